@@ -1,0 +1,1 @@
+"""Chat connectors. They turn chat events into core commands and core events into messages."""

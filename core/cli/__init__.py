@@ -1,0 +1,50 @@
+"""The ``framecast`` command line: a thin layer over core.
+
+Subcommands live in their own modules and are imported only when invoked,
+so ``framecast render`` does not pay for the admin API's imports.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+__all__ = ["main"]
+
+# name -> "module:attribute" of a click command or group
+SUBCOMMANDS = {
+    "render": "core.cli.render:render",
+    "sandbox": "core.cli.sandbox:sandbox",
+    "doctor": "core.cli.doctor:doctor",
+    "serve": "core.cli.serve:serve",
+    "chat": "core.cli.chat:chat",
+    "audit": "core.cli.audit:audit",
+    "schedule": "core.cli.schedule:schedule",
+    "admin": "core.cli.admin:admin",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(SUBCOMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = SUBCOMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="framecast")
+def cli() -> None:
+    """framecast: a sentence in, a short Manim animation out, rendered in a sandbox."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return cli.main(args=argv if argv is not None else sys.argv[1:], prog_name="framecast")
