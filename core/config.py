@@ -70,6 +70,10 @@ class QueueSettings(BaseModel):
     per_user_queued: int = Field(3, gt=0, description="Most queued jobs one user may have.")
     user_rate_per_min: int = Field(6, gt=0, description="Render requests one user may make per minute.")
     chat_rate_per_min: int = Field(30, gt=0, description="Render requests one chat may make per minute.")
+    shutdown_grace_s: float = Field(
+        30.0, ge=0,
+        description="On SIGTERM/SIGINT, how long running renders may finish before they are requeued.",
+    )
 
 
 class CodegenSettings(BaseModel):
@@ -80,6 +84,11 @@ class CodegenSettings(BaseModel):
 class AdminSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the mTLS admin API listens on.")
     port: int = Field(8443, ge=0, le=65535, description="Port of the mTLS admin API.")
+    enroll_port: int = Field(
+        8444, ge=0, le=65535,
+        description="Port of the enrollment listener (TLS without client certificates; "
+        "serves only POST /enroll and GET /ca.pem).",
+    )
     health_port: int = Field(8080, ge=0, le=65535, description="Port of plain /healthz and /readyz (localhost).")
     pki_dir: Path | None = Field(None, description="Where the CA lives; default <data_dir>/.pki.")
 
