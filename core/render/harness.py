@@ -181,6 +181,9 @@ def _render(args: argparse.Namespace, progress: _Progress) -> int:
     config.progress_bar = "none"
     config.verbosity = "WARNING"
     config.preview = False
+    # Every job starts in a fresh sandbox, so manim's partial-movie cache can never be
+    # reused; hashing every animation for it would be pure cost.
+    config.disable_caching = True
     config.input_file = str(args.scene_file)
 
     spec = importlib.util.spec_from_file_location("scene", args.scene_file)

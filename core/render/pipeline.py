@@ -79,6 +79,8 @@ def sandbox_env() -> dict[str, str]:
         "TEXMFCONFIG": f"{tex}-config",
         "TEXMFCACHE": f"{tex}-cache",
         "TEXMFHOME": f"{tex}-home",
+        # TeX wraps log lines at 79 characters; unwrapped, an error line survives whole.
+        "max_print_line": "1000",
     }
 
 

@@ -24,11 +24,6 @@ from core.sandbox import make_runner
 SCENES_DIR = Path(__file__).resolve().parents[2] / "scenes"
 SCENES = sorted(SCENES_DIR.glob("*.py"))
 # Representative of the set, TeX-heavy ones included; rendered twice, so kept small.
-# Scenes that fail for a reason outside framecast, with the reason; strict, so a fix shows up.
-KNOWN_BROKEN = {
-    "image_array": "manim 0.22 draws images with Image.fromarray(float zeros, mode='RGBA'), "
-                   "which Pillow >= 12 refuses ('Invalid mode for data type')",
-}
 COMPARED = [
     "mathtex_quadratic", "tex_sentence", "matrix", "axes_coordinates",
     "code_block", "three_d_surface", "moving_camera_zoom", "value_tracker_graph",
@@ -61,11 +56,7 @@ def test_the_set_is_large_and_every_scene_passes_preflight() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [
-    pytest.param(p, id=p.stem, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BROKEN[p.stem])]
-                 if p.stem in KNOWN_BROKEN else [])
-    for p in SCENES
-])
+@pytest.mark.parametrize("path", SCENES, ids=[p.stem for p in SCENES])
 async def test_scene_renders_through_framecast(settings: Settings, path: Path) -> None:
     outcome = await render_free(settings, path)
     assert outcome.video is not None and outcome.duration_s is not None
