@@ -1,0 +1,199 @@
+"""SQL for users, their chat identities, scoped role grants and chat contexts.
+
+The orchestrator resolves every actor here: an identity
+(connector, external id) maps to one internal user; unknown chat users are
+created on first contact as Free members, in one transaction with their
+identity so two concurrent first messages cannot create two users.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import aiosqlite
+
+from core.models import Context, Identity, Role, TrialState, User
+from core.store.database import Database, Row
+
+__all__ = [
+    "ensure_context",
+    "get",
+    "get_context",
+    "grants",
+    "identities",
+    "list_all",
+    "new_user_id",
+    "set_grant",
+    "set_context_policy",
+    "set_role",
+    "set_tier",
+    "set_trial_state",
+    "upsert_user_with_identity",
+]
+
+_USER_COLUMNS = "id, display_name, role, tier, trial_state, created_at, updated_at"
+
+
+def new_user_id() -> str:
+    return f"u-{secrets.token_hex(5)}"
+
+
+def _user(row: Row) -> User:
+    return User(
+        id=row["id"],
+        display_name=row["display_name"],
+        role=Role(row["role"]),
+        tier=row["tier"],
+        trial_state=TrialState(row["trial_state"]),
+        created_at=float(row["created_at"]),
+        updated_at=float(row["updated_at"]),
+    )
+
+
+async def get(db: Database, user_id: str) -> User | None:
+    row = await db.fetchone(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+    return _user(row) if row else None
+
+
+async def list_all(db: Database) -> list[User]:
+    rows = await db.fetchall(f"SELECT {_USER_COLUMNS} FROM users ORDER BY created_at, id")
+    return [_user(row) for row in rows]
+
+
+async def identities(db: Database, user_id: str) -> list[Identity]:
+    rows = await db.fetchall(
+        "SELECT connector, external_id, user_id, display_name, linked_at FROM identities "
+        "WHERE user_id = ? ORDER BY linked_at",
+        (user_id,),
+    )
+    return [
+        Identity(
+            connector=row["connector"],
+            external_id=row["external_id"],
+            user_id=row["user_id"],
+            display_name=row["display_name"],
+            linked_at=float(row["linked_at"]),
+        )
+        for row in rows
+    ]
+
+
+async def upsert_user_with_identity(
+    db: Database,
+    *,
+    connector: str,
+    external_id: str,
+    display_name: str,
+    now: float,
+    role: Role = Role.MEMBER,
+    user_id: str | None = None,
+) -> tuple[User, bool]:
+    """The identity's user, created (member, free) if the identity is new; (user, created)."""
+    row = await db.fetchone(
+        "SELECT u.id, u.display_name, u.role, u.tier, u.trial_state, u.created_at, u.updated_at "
+        "FROM identities i JOIN users u ON u.id = i.user_id WHERE i.connector = ? AND i.external_id = ?",
+        (connector, external_id),
+    )
+    if row is not None:  # the common case: one read, no write transaction
+        return _user(row), False
+
+    async def run(conn: aiosqlite.Connection) -> tuple[str, bool]:
+        cursor = await conn.execute(
+            "SELECT user_id FROM identities WHERE connector = ? AND external_id = ?",
+            (connector, external_id),
+        )
+        row = await cursor.fetchone()
+        if row is not None:
+            return str(row[0]), False
+        uid = user_id or new_user_id()
+        await conn.execute(
+            "INSERT OR IGNORE INTO users (id, display_name, role, tier, trial_state, created_at, updated_at) "
+            "VALUES (?, ?, ?, 'free', 'available', ?, ?)",
+            (uid, display_name, role.value, now, now),
+        )
+        await conn.execute(
+            "INSERT INTO identities (connector, external_id, user_id, display_name, linked_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (connector, external_id, uid, display_name, now),
+        )
+        return uid, True
+
+    uid, created = await db.write(run)
+    user = await get(db, uid)
+    assert user is not None
+    return user, created
+
+
+async def grants(db: Database, user_id: str) -> dict[str, Role]:
+    rows = await db.fetchall("SELECT scope, role FROM role_grants WHERE user_id = ?", (user_id,))
+    return {row["scope"]: Role(row["role"]) for row in rows}
+
+
+async def set_grant(db: Database, user_id: str, scope: str, role: Role) -> None:
+    await db.execute_write(
+        "INSERT INTO role_grants (user_id, scope, role) VALUES (?, ?, ?) "
+        "ON CONFLICT(user_id, scope) DO UPDATE SET role = excluded.role",
+        (user_id, scope, role.value),
+    )
+
+
+async def _update(db: Database, user_id: str, column: str, value: str, now: float) -> User | None:
+    # ``column`` is one of a fixed set chosen by the callers below, never user input.
+    await db.execute_write(
+        f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ?", (value, now, user_id)
+    )
+    return await get(db, user_id)
+
+
+async def set_tier(db: Database, user_id: str, tier: str, now: float) -> User | None:
+    return await _update(db, user_id, "tier", tier, now)
+
+
+async def set_role(db: Database, user_id: str, role: Role, now: float) -> User | None:
+    return await _update(db, user_id, "role", role.value, now)
+
+
+async def set_trial_state(db: Database, user_id: str, state: TrialState, now: float) -> User | None:
+    return await _update(db, user_id, "trial_state", state.value, now)
+
+
+def _context(row: Row) -> Context:
+    return Context(
+        id=row["id"],
+        workspace=row["workspace"],
+        connector=row["connector"],
+        chat=row["chat"],
+        admin_hub=bool(row["admin_hub"]),
+        policy=json.loads(row["policy_json"]),
+    )
+
+
+async def get_context(db: Database, context_id: str) -> Context | None:
+    row = await db.fetchone(
+        "SELECT id, workspace, connector, chat, admin_hub, policy_json FROM contexts WHERE id = ?",
+        (context_id,),
+    )
+    return _context(row) if row else None
+
+
+async def ensure_context(db: Database, *, connector: str, chat: str, workspace: str) -> tuple[Context, bool]:
+    """The chat's context, created on first contact; (context, created)."""
+    context_id = f"{connector}:{chat}"
+    existing = await get_context(db, context_id)
+    if existing is not None:
+        return existing, False
+    await db.execute_write(
+        "INSERT OR IGNORE INTO contexts (id, workspace, connector, chat) VALUES (?, ?, ?, ?)",
+        (context_id, workspace, connector, chat),
+    )
+    created = await get_context(db, context_id)
+    assert created is not None
+    return created, True
+
+
+async def set_context_policy(db: Database, context_id: str, policy: dict[str, object]) -> Context | None:
+    await db.execute_write(
+        "UPDATE contexts SET policy_json = ? WHERE id = ?", (json.dumps(policy, sort_keys=True), context_id)
+    )
+    return await get_context(db, context_id)
