@@ -12,17 +12,10 @@ Printed:
 - wait spread: the worst user's mean wait over the mean wait of everyone
   (the fair share); round robin keeps it near 1 (target within 2x).
 
-    python benchmarks/queue.py [--jobs 200] [--users 20] [--render-ms 20] [--concurrency 4]
+    python benchmarks/job_queue.py [--jobs 200] [--users 20] [--render-ms 20] [--concurrency 4]
 """
 
 from __future__ import annotations
-
-import os
-import sys
-
-# Run as a script, this file's folder comes first on sys.path and its name
-# would shadow the standard library's ``queue`` (which aiosqlite imports).
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import argparse
 import asyncio

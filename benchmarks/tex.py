@@ -20,22 +20,18 @@ Figures are printed, not asserted. Runs alternate between the contenders.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Run as a script, Python puts benchmarks/ first on sys.path, where a sibling file named
-# like a standard module (queue.py) would shadow it; import from the project root instead.
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "benchmarks"]
-
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
 
 FORMULAS = [
     r"x = \frac{-b \pm \sqrt{b^2 - 4ac}}{2a}",

@@ -194,6 +194,8 @@ class Reply:
 
     text: str
     data: dict[str, Any] | None = None
+    # A secret for the asker's eyes only (a pairing code): never written to chat logs.
+    secret: bool = False
 
 
 # --------------------------------------------------------------------------- events

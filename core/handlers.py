@@ -180,8 +180,10 @@ async def _request_pairing(core: Orchestrator, call: Call, cmd: RequestPairing) 
     actor = call.actor
     code = await core.pairing.request(actor.connector, actor.external_id, actor.display_name, actor.chat)
     return Reply(
-        f"Your pairing code is {code}. Give it to an admin, who enters it in the TUI; it expires soon.",
+        f"Your pairing code is {code}. Give it to an admin, who enters it in the TUI; "
+        "it expires in 10 minutes and works once.",
         {"code": code},
+        secret=True,
     )
 
 

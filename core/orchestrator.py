@@ -171,7 +171,8 @@ class Orchestrator(JobHooks):
             "framecast", "post", call.context_id, workspace=workspace,
             detail={"command": name, "chars": len(reply.text)},
         )
-        self.chat_log(workspace, call.context_id, f"post: {_short(reply.text)}")
+        logged = "(a private reply, not logged)" if reply.secret else _short(reply.text)
+        self.chat_log(workspace, call.context_id, f"post: {logged}")
         return reply
 
     async def run_schedule(self, schedule: Schedule) -> None:

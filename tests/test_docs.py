@@ -26,7 +26,12 @@ def _env_names(model: type[BaseModel], prefix: str) -> list[str]:
 
 def test_every_setting_is_documented() -> None:
     text = (ROOT / "docs" / "configuration.md").read_text()
-    missing = [env for env in _env_names(Settings, "FRAMECAST_") if env not in text]
+    general, tiers = text.split("## Tiers", 1)
+    missing = [
+        env for env in _env_names(Settings, "FRAMECAST_")
+        # tier fields are documented once, in the tier table, by field name
+        if not (f"`{env.rsplit('__', 1)[1]}`" in tiers if env.startswith("FRAMECAST_TIERS__") else env in general)
+    ]
     assert missing == []
 
 

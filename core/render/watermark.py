@@ -93,7 +93,7 @@ async def burn(src: Path, dst: Path, info: VideoInfo) -> None:
     box = placement(info.width, info.height)
     rgb, alpha = _logo(box)
     scaled = dst.with_name(f".logo-{dst.stem}.png")
-    Image.fromarray(np.dstack([rgb, alpha * 255.0]).round().astype(np.uint8), "RGBA").save(scaled)
+    Image.fromarray(np.dstack([rgb, alpha * 255.0]).round().astype(np.uint8)).save(scaled)
     try:
         await run_tool(
             "ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(src), "-i", str(scaled),

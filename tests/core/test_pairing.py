@@ -205,6 +205,9 @@ async def test_pairing_through_the_orchestrator_applies_the_role_to_the_next_com
     _, role = await app.orchestrator.resolve_actor(chat)
     assert role is Role.OPERATOR
     assert code not in caplog.text
+    written = "".join(p.read_text() for p in app.settings.data_dir.rglob("*.md"))
+    assert "RequestPairing" in written  # the chat log has the request...
+    assert code not in written  # ...but never the code
 
 
 async def test_linked_identities_survive_a_restart(make_app: Callable[..., Awaitable[App]]) -> None:
