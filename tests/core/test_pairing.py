@@ -17,26 +17,7 @@ from core.models import Role, User
 from core.store import users
 from core.store.identity import linked_user
 from core.store.database import Database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(data_dir: Path) -> AsyncIterator[Database]:
-    database = await Database.open(data_dir / "framecast.sqlite3")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+from tests.conftest import Clock
 
 
 @pytest.fixture

@@ -18,29 +18,10 @@ from core.adminapi.authority import BOOTSTRAP_TTL_S, Authority
 from core.audit import Audit
 from core.errors import AuthError, Conflict, InputError, NotFound, PermissionDenied
 from core.models import Role
+from tests.conftest import Clock
 from core.store import identity as store
 from core.store import users
 from core.store.database import Database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-async def db(data_dir: Path) -> AsyncIterator[Database]:
-    database = await Database.open(data_dir / "framecast.sqlite3")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

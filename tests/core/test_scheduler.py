@@ -50,13 +50,6 @@ class Calls:
         await self.fired.put(schedule)
 
 
-@pytest.fixture
-async def db(data_dir: Path) -> AsyncIterator[Database]:
-    database = await Database.open(data_dir / "framecast.sqlite3")
-    yield database
-    await database.close()
-
-
 def _scheduler(db: Database, calls: Calls, **options: object) -> Scheduler:
     return Scheduler(db, purge_memory=calls.purge, expire_pairings=calls.expire,
                      run_schedule=calls.run_schedule, **options)  # type: ignore[arg-type]

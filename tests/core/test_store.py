@@ -13,13 +13,6 @@ import pytest
 from core.store.database import Database
 
 
-@pytest.fixture
-async def db(data_dir: Path) -> AsyncIterator[Database]:
-    database = await Database.open(data_dir / "framecast.sqlite3")
-    yield database
-    await database.close()
-
-
 async def _user_version(db: Database) -> int:
     row = await db.fetchone("PRAGMA user_version")
     assert row is not None

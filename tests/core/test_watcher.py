@@ -60,13 +60,6 @@ def _edit(path: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture
-async def db(data_dir: Path) -> AsyncIterator[Database]:
-    database = await Database.open(data_dir / "framecast.sqlite3")
-    yield database
-    await database.close()
-
-
-@pytest.fixture
 def mirror(data_dir: Path) -> Mirror:
     return Mirror(data_dir)
 
