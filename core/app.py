@@ -9,6 +9,13 @@
 Subscribe before :meth:`App.start` to hear about jobs the previous run left
 behind: restart notices are published while the queue recovers.
 
+The Markdown mirror does not fsync its projections and writes the read-only
+ones (jobs, approvals, memory) from a thread (see :mod:`core.mirror`).
+Each running App leaves a ``.running-<pid>`` marker in the data dir and
+removes it on a clean stop; a start that finds the marker of a process that
+is gone rebuilds every projection from SQLite first. Appended logs are
+fsync'd in batches, every second and at stop.
+
 The renderer is the one seam: ``App.create(settings, renderer=...)`` lets a
 test run the orchestration (fairness, cancel, restart) with a cheap renderer;
 by default it is the real pipeline on the configured sandbox runner.
@@ -18,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -28,7 +37,7 @@ from core.commands import Actor, SetContextPolicy, SetTier
 from core.config import Settings
 from core.identity import Pairing, load_pairing_key
 from core.memory import MemoryService
-from core.mirror import Mirror
+from core.mirror import Mirror, rebuild
 from core.models import Role
 from core.orchestrator import LOCAL_WORKSPACE, Orchestrator
 from core.pki import PkiPaths
@@ -48,6 +57,8 @@ __all__ = ["LOCAL_ADMIN", "MIRROR_ACTOR", "App"]
 log = logging.getLogger(__name__)
 
 LOCAL_ADMIN = "local-admin"
+SYNC_EVERY_S = 1.0
+_MARKER = ".running-"
 MIRROR_ACTOR = Actor("system", "mirror", "Markdown edits", "mirror")
 
 
@@ -82,6 +93,8 @@ class App:
         self.admin_server: Any = None
         self.runner_ok = False
         self._watch_task: asyncio.Task[None] | None = None
+        self._sync_task: asyncio.Task[None] | None = None
+        self._marker = settings.data_dir / f"{_MARKER}{os.getpid()}"
         self._started = False
         self._closed = False
 
@@ -96,8 +109,8 @@ class App:
     ) -> App:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         db = await Database.open(settings.db_path)
+        mirror = Mirror(settings.data_dir, deferred=True)
         try:
-            mirror = Mirror(settings.data_dir)
             audit = Audit(db, mirror, clock=clock)
             runner = runner or make_runner(settings)
             orchestrator = Orchestrator(
@@ -107,6 +120,7 @@ class App:
             pairing = Pairing(
                 db, audit, clock=clock, publish=orchestrator.publish,
                 key=load_pairing_key(settings.pki_dir / "pairing.key"),
+                on_linked=orchestrator.identities_changed,
             )
             orchestrator.pairing = pairing
             return cls(
@@ -114,6 +128,7 @@ class App:
                 orchestrator=orchestrator, pairing=pairing, clock=clock,
             )
         except BaseException:
+            mirror.close()
             await db.close()  # its threads would otherwise keep the process alive
             raise
 
@@ -136,6 +151,8 @@ class App:
             self.runner_ok = True
         except Exception as exc:  # readiness reports it; renders will fail with the reason
             log.error("sandbox runner not available: %s", exc)
+        await self._recover_mirror()
+        self._sync_task = asyncio.create_task(self._sync_appends(), name="framecast-mirror-sync")
         await self.queue.start()
         await self.scheduler.start()
         if watch:
@@ -163,6 +180,13 @@ class App:
             self._watch_task.cancel()
             await asyncio.gather(self._watch_task, return_exceptions=True)
             self._watch_task = None
+        await asyncio.to_thread(self.mirror.close)  # the deferred projections reach the files
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            await asyncio.gather(self._sync_task, return_exceptions=True)
+            self._sync_task = None
+            await asyncio.to_thread(self.mirror.sync)
+            self._marker.unlink(missing_ok=True)  # a clean stop: no rebuild next time
         self._started = False
         await self.db.close()
         log.info("framecast stopped")
@@ -212,12 +236,46 @@ class App:
         else:
             await self.orchestrator.execute(SetContextPolicy(actor, edit.target_id, dict(edit.value)))
 
+    async def _recover_mirror(self) -> None:
+        """Rebuild the Markdown from SQLite if a previous process died; then mark this one."""
+        dead = [marker for marker in self.settings.data_dir.glob(f"{_MARKER}*") if not _alive(marker)]
+        if dead:
+            log.warning("the last run did not stop cleanly; rebuilding the Markdown mirror from SQLite")
+            report = await rebuild(self.mirror, self.db, default_workspace=LOCAL_WORKSPACE)
+            log.info("mirror rebuilt: %s", report)
+            for marker in dead:
+                marker.unlink(missing_ok=True)
+        self._marker.write_text(f"{os.getpid()}\n", encoding="utf-8")
+
+    async def _sync_appends(self) -> None:
+        """Group commit for the appended logs: one fsync per file per second, off the loop."""
+        while True:
+            await asyncio.sleep(SYNC_EVERY_S)
+            try:
+                await asyncio.to_thread(self.mirror.sync)
+            except OSError:
+                log.exception("could not fsync the appended Markdown logs")
+
     async def purge_memory(self) -> int:
         """The scheduler's purge: forget memory idle past its TTL, audited when anything went."""
         removed = await self.memory.purge_expired()
         if removed:
             await self.audit.record("system:scheduler", "memory.purged", "memory", detail={"items": removed})
         return removed
+
+
+def _alive(marker: Path) -> bool:
+    """Whether the process that left ``marker`` still runs (then its files are its own business)."""
+    try:
+        pid = int(marker.name.removeprefix(_MARKER))
+        os.kill(pid, 0)
+    except ValueError:
+        return False
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def _pipeline(settings: Settings, runner: SandboxRunner) -> Renderer:

@@ -39,6 +39,7 @@ from core.errors import Conflict, InputError, NotFound
 from core.models import JobState, Role, User, as_json
 from core.policy import Tier
 from core.rbac import Action
+from core.renders import check_policy_value
 from core.store import approvals, users
 from core.store import jobs as job_store
 from core.store import sessions as session_store
@@ -164,9 +165,12 @@ async def _set_role(core: Orchestrator, call: Call, cmd: SetRole) -> Reply:
 
 
 async def _set_context_policy(core: Orchestrator, call: Call, cmd: SetContextPolicy) -> Reply:
+    for key, value in cmd.policy.items():
+        check_policy_value(key, value)
     context = await users.set_context_policy(core.db, cmd.context_id, cmd.policy)
     if context is None:
         raise NotFound(f"No chat context {cmd.context_id!r}.")
+    core.policy_changed(context)
     await core.audit.record(
         call.who, "context.policy", context.id, workspace=context.workspace, detail={"policy": cmd.policy}
     )

@@ -24,7 +24,7 @@ import hmac
 import secrets
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -58,8 +58,8 @@ MAX_PENDING = 3
 REQUESTS_PER_HOUR = 10
 WRONG_LIMIT = 5
 WRONG_WINDOW_S = 600.0
-FORGET_AFTER_S = 86400.0
-NOT_PAIRABLE = ("admin", "system")  # staff through the API and internal actors are users already  # expired rows are kept a day so the hourly request limit can count them
+FORGET_AFTER_S = 86400.0  # expired rows are kept a day so the hourly request limit can count them
+NOT_PAIRABLE = ("admin", "system")  # staff through the API and internal actors are users already
 
 EXPIRED = "That pairing code has expired; send pair again for a new one."
 USED = "That pairing code was already used; send pair again if you need a new one."
@@ -101,11 +101,15 @@ class Pairing:
         clock: Callable[[], float] = time.time,
         publish: Callable[[Event], None] | None = None,
         key: bytes | None = None,
+        on_linked: Callable[[str, tuple[str, ...]], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
         self.audit = audit
         self.clock = clock
         self.publish = publish
+        # Told (chat context id, ids of the users whose identities changed) after an approval,
+        # so the App can rewrite their Markdown files.
+        self.on_linked = on_linked
         # Without a key from load_pairing_key, pending codes simply do not survive a restart.
         self._key = key if key is not None else secrets.token_bytes(32)
         self._wrong: defaultdict[str, deque[float]] = defaultdict(deque)
@@ -182,6 +186,7 @@ class Pairing:
         record = await self._find(code, approver.id)
         target = await self._target(approver, user_id, role)
         uid = target.id if target is not None else users.new_user_id()
+        previous = await store.linked_user(self.db, record.connector, record.external_id)
         now = self.clock()
 
         async def link(conn: aiosqlite.Connection) -> None:
@@ -199,6 +204,9 @@ class Pairing:
             f"admin:{approver.id}", "pairing.approved", who,
             detail={"user_id": uid, "role": role.value, "new_user": target is None},
         )
+        if self.on_linked is not None:
+            changed = (uid,) if previous is None or previous.id == uid else (uid, previous.id)
+            await self.on_linked(f"{record.connector}:{record.chat}", changed)
         self._tell(record, uid, f"Pairing approved: you are linked to {uid} with the {role.value} role.")
         linked = await users.get(self.db, uid)
         if self.publish is not None and linked is not None:

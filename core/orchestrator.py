@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from core import rbac
 from core.audit import Audit
@@ -28,7 +29,7 @@ from core.handlers import HANDLERS
 from core.identity import Pairing
 from core.memory import MemoryService
 from core.mirror import Mirror
-from core.models import Job, Role, Schedule, User
+from core.models import Context, Job, Role, Schedule, User
 from core.queue import JobHooks, JobQueue
 from core.ratelimit import RateLimiter
 from core.renders import Renderer, RenderService
@@ -44,7 +45,7 @@ LOCAL_WORKSPACE = "local"
 
 @dataclass(frozen=True)
 class Call:
-    """One command being executed: who, with which role, where, when."""
+    """One command being executed: who, with which role, where, when, under which chat policy."""
 
     actor: Actor
     user: User
@@ -52,6 +53,7 @@ class Call:
     workspace: str
     context_id: str
     now: float
+    policy: Mapping[str, Any] = field(default_factory=dict)  # the context's policy.* settings
 
     @property
     def who(self) -> str:
@@ -88,6 +90,9 @@ class Orchestrator(JobHooks):
         self.queue = JobQueue(db, self, concurrency=settings.queue.concurrency, clock=clock)
         # Set by the App when the identity module is present (RequestPairing routes to it).
         self.pairing: Pairing | None = None
+        # context id -> its policy as last read or set, so running a job needs no extra read;
+        # refreshed by every command in that chat, bounded by the number of chats.
+        self._policies: dict[str, Mapping[str, Any]] = {}
 
     # ------------------------------------------------------------------ events
 
@@ -105,7 +110,8 @@ class Orchestrator(JobHooks):
         user, role, _ = await self._resolve(actor)
         return user, role
 
-    async def _resolve(self, actor: Actor) -> tuple[User, Role, str]:
+    async def _resolve(self, actor: Actor) -> tuple[User, Role, Context | None]:
+        """The actor's user, effective role and chat context (None for system actors)."""
         now = self.clock()
         if actor.connector == "system":  # the watcher and the scheduler: admins, and not a chat
             user, created = await users.upsert_user_with_identity(
@@ -113,42 +119,78 @@ class Orchestrator(JobHooks):
                 display_name=actor.display_name, now=now, role=Role.ADMIN,
                 user_id=f"system-{actor.external_id}",
             )
-            workspace = actor.workspace or LOCAL_WORKSPACE
             if created:
-                await self.mirror_user(workspace, user)
-            return user, Role.ADMIN, workspace
-        if actor.connector == "admin":
-            found = await users.get(self.db, actor.external_id)
-            if found is None:
-                raise AuthError(f"No user {actor.external_id!r}.", hint="Enroll again or ask an admin.")
-            user, created = found, False
+                await self.mirror_user(actor.workspace or LOCAL_WORKSPACE, user)
+            return user, Role.ADMIN, None
+        # The common case, a known user in a known chat: one query.
+        known = await users.snapshot(
+            self.db, context_id=actor.context_id,
+            **({"user_id": actor.external_id} if actor.connector == "admin"
+               else {"identity": (actor.connector, actor.external_id)}),
+        )
+        if known is not None:
+            user, created, grants, context = known.user, False, known.grants, known.context
+        elif actor.connector == "admin":
+            raise AuthError(f"No user {actor.external_id!r}.", hint="Enroll again or ask an admin.")
         else:
             user, created = await users.upsert_user_with_identity(
                 self.db, connector=actor.connector, external_id=actor.external_id,
                 display_name=actor.display_name, now=now,
             )
-        context, context_created = await users.ensure_context(
-            self.db, connector=actor.connector, chat=actor.chat,
-            workspace=actor.workspace or LOCAL_WORKSPACE,
-        )
+            grants, context = await users.grants(self.db, user.id), None
+        if context is None:
+            context, context_created = await users.ensure_context(
+                self.db, connector=actor.connector, chat=actor.chat,
+                workspace=actor.workspace or LOCAL_WORKSPACE,
+            )
+            if context_created:
+                self.mirror.write_context(context)
         if created:
             await self.mirror_user(context.workspace, user)
-        if context_created:
-            self.mirror.write_context(context)
-        grants = await users.grants(self.db, user.id)
+        self._policies[context.id] = context.policy
         role = rbac.effective_role(user.role, grants, workspace=context.workspace, context=context.id)
-        return user, role, context.workspace
+        return user, role, context
+
+    async def policy(self, context_id: str) -> Mapping[str, Any]:
+        """A chat's policy: the copy the last command there read, else the stored one."""
+        found = self._policies.get(context_id)
+        if found is None:
+            context = await users.get_context(self.db, context_id)
+            found = self._policies[context_id] = context.policy if context else {}
+        return found
+
+    def policy_changed(self, context: Context) -> None:
+        self._policies[context.id] = context.policy
 
     async def mirror_user(self, workspace: str, user: User) -> None:
         self.mirror.write_user(workspace, user, await users.identities(self.db, user.id))
+
+    async def identities_changed(self, context_id: str, user_ids: Sequence[str]) -> None:
+        """Rewrite the Markdown of users whose identities or role a pairing changed.
+
+        The files go to the workspace of the chat the pairing was asked from. The
+        link is committed already, so a full disk is logged, not raised.
+        """
+        context = await users.get_context(self.db, context_id)
+        workspace = context.workspace if context else LOCAL_WORKSPACE
+        for user_id in user_ids:
+            user = await users.get(self.db, user_id)
+            if user is None:
+                continue
+            try:
+                await self.mirror_user(workspace, user)
+            except OSError:
+                log.exception("could not mirror user %s after pairing", user_id)
 
     # ------------------------------------------------------------------ commands
 
     async def execute(self, cmd: Command) -> Reply:
         """Run one command; raise a FramecastError (already audited and logged) to refuse it."""
         actor = cmd.actor
-        user, role, workspace = await self._resolve(actor)
-        call = Call(actor, user, role, workspace, actor.context_id, self.clock())
+        user, role, context = await self._resolve(actor)
+        workspace = context.workspace if context else actor.workspace or LOCAL_WORKSPACE
+        call = Call(actor, user, role, workspace, actor.context_id, self.clock(),
+                    context.policy if context else {})
         name = type(cmd).__name__
         self.chat_log(workspace, call.context_id, f"**{actor.display_name}** `{name}` {_summary(cmd)}")
         await self.audit.record(
@@ -182,7 +224,7 @@ class Orchestrator(JobHooks):
             raise NotFound(f"No chat context {schedule.context_id!r} for schedule {schedule.id}.")
         actor = Actor("system", "scheduler", "Scheduler", context.chat, context.workspace)
         user, role, _ = await self._resolve(actor)
-        call = Call(actor, user, role, context.workspace, context.id, self.clock())
+        call = Call(actor, user, role, context.workspace, context.id, self.clock(), context.policy)
         job = await self.renders.scheduled(call, schedule.prompt)
         await self.audit.record(
             call.who, "schedule.fired", schedule.id, workspace=context.workspace, detail={"job": job.id}

@@ -32,11 +32,20 @@ from core.models import Job, JobState
 from core.store import jobs as store
 from core.store.database import Database
 
-__all__ = ["MAX_ATTEMPTS", "RESTART_MESSAGE", "JobHooks", "JobQueue"]
+__all__ = [
+    "ANNOUNCE_EVERY",
+    "ANNOUNCE_EVERY_MOVE_UP_TO",
+    "MAX_ATTEMPTS",
+    "RESTART_MESSAGE",
+    "JobHooks",
+    "JobQueue",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 2  # the first run and one retry after a crash
+ANNOUNCE_EVERY_MOVE_UP_TO = 10  # positions announced on every move
+ANNOUNCE_EVERY = 10  # further back, only positions that are multiples of this
 RESTART_MESSAGE = "The service restarted while your render was running; please try again."
 
 
@@ -117,9 +126,13 @@ class JobQueue:
 
     # ------------------------------------------------------------------ queueing
 
-    async def enqueue(self, job: Job) -> int:
-        """Persist a new job and return its position (1 = next to run)."""
-        await store.insert(self._db, job)
+    async def enqueue(self, job: Job, *, max_queued: int | None = None) -> int:
+        """Persist a new job and return its position (1 = next to run).
+
+        0 when ``max_queued`` is given and the user already has that many queued.
+        """
+        if not await store.insert(self._db, job, max_queued=max_queued):
+            return 0
         self._add(job)
         self._wake.set()
         position = self.position(job.id)
@@ -156,10 +169,17 @@ class JobQueue:
         return 0
 
     def _announce_positions(self) -> None:
+        """Tell jobs that moved where they are now: every move near the front, every tenth behind.
+
+        Each dispatch moves every waiting job up by one, so announcing them all
+        would cost O(queue length) events per job, O(n²) in all; nobody at
+        position 150 needs 140 messages on the way.
+        """
         current: dict[str, int] = {}
         for position, job in enumerate(self.order(), start=1):
             current[job.id] = position
-            if self._positions.get(job.id) != position:
+            moved = self._positions.get(job.id) != position
+            if moved and (position <= ANNOUNCE_EVERY_MOVE_UP_TO or position % ANNOUNCE_EVERY == 0):
                 self._hooks.job_position(job, position)
         self._positions = current
 

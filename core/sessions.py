@@ -53,11 +53,10 @@ def ai_off_error() -> Conflict:
 
 async def current(core: Orchestrator, call: Call) -> tuple[Session, Project]:
     """The caller's open session in this chat (started if none) and its project, touched."""
-    project = await store.ensure_project(
+    project, session = await store.project_and_session(
         core.db, user_id=call.user.id, workspace=call.workspace, name=store.DEFAULT_PROJECT,
-        now=call.now,
+        context_id=call.context_id, now=call.now,
     )
-    session = await store.open_session(core.db, call.user.id, call.context_id)
     if session is None:
         session = await store.start_session(
             core.db, user_id=call.user.id, project_id=project.id, context_id=call.context_id,
@@ -88,7 +87,7 @@ async def edit_code(core: Orchestrator, call: Call, cmd: EditCode) -> Reply:
     """Keep the edit and preview it within the tier."""
     core.ratelimit.check(user_id=call.user.id, chat=call.context_id)
     session, _ = await current(core, call)
-    spec = core.settings.tiers.get(call.user.tier)
+    spec = core.renders.spec_for(call, call.user.tier, ai=False)
     prepared = await core.renders.prepare(spec, prompt=None, code=cmd.code, duration=None)
     session = await take_code(core, call, session, prepared.code, "user")
     job, position = await core.renders.queue_job(

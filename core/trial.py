@@ -21,6 +21,7 @@ from core.commands import Approve, ApprovalDecided, ApprovalRequested, Deny, Not
 from core.errors import Conflict, NotFound
 from core.models import Approval, ApprovalState, TrialState
 from core.policy import TRIAL_NOTICE, Tier
+from core.renders import for_chat
 from core.store import approvals
 from core.store import sessions as session_store
 from core.store import users
@@ -52,7 +53,7 @@ async def request_trial(core: Orchestrator, call: Call, cmd: RequestTrial) -> Re
     if not session.ai_enabled:
         raise sessions.ai_off_error()
     core.ratelimit.check(user_id=user.id, chat=call.context_id)
-    spec = core.settings.tiers.get(Tier.TRIAL)
+    spec = core.renders.spec_for(call, Tier.TRIAL, ai=True)
     # Compose now, so a prompt the composer cannot use is refused before anyone approves it.
     await core.renders.prepare(spec, prompt=cmd.prompt, code=None, duration=None)
     approval = await approvals.insert(
@@ -90,7 +91,9 @@ async def approve(core: Orchestrator, call: Call, cmd: Approve) -> Reply:
     if requester is None:
         raise NotFound(f"The user of approval {approval.id} no longer exists.")
     workspace = str(approval.payload.get("workspace", call.workspace))
-    spec = core.settings.tiers.get(Tier.TRIAL)
+    # The requester's chat rules, as they are now (the approver may be anywhere).
+    spec = for_chat(core.settings.tiers.get(Tier.TRIAL), await core.policy(approval.context_id),
+                    ai=True, duration=None)
     prompt = str(approval.payload["prompt"])
     prepared = await core.renders.prepare(spec, prompt=prompt, code=None, duration=None)
     decided = await approvals.decide(

@@ -26,6 +26,7 @@ from watchfiles import Change, awatch
 from core.audit import Audit
 from core.errors import FramecastError, InputError
 from core.mirror import Mirror, parse_front_matter
+from core.renders import check_policy_value
 
 __all__ = ["EditKind", "MirrorEdit", "MirrorWatcher", "parse_policy_value"]
 
@@ -56,10 +57,7 @@ def parse_policy_value(key: str, raw: str) -> bool | int | float | str:
         value = float(raw) if "." in raw else int(raw)
     else:
         value = raw
-    if key == "ai_enabled" and not isinstance(value, bool):
-        raise InputError(f"policy.ai_enabled must be true or false, not {raw!r}.")
-    if key == "max_duration_s" and (isinstance(value, bool | str) or value <= 0):
-        raise InputError(f"policy.max_duration_s must be a positive number of seconds, not {raw!r}.")
+    check_policy_value(key, value)
     return value
 
 
@@ -194,13 +192,14 @@ class MirrorWatcher:
 
     async def _reject(self, path: Path, exc: FramecastError) -> None:
         message = exc.message + (f"\n\nHint: {exc.hint}" if exc.hint else "")
+        log.info("mirror edit of %s rejected: %s", path, exc.message)
+        workspace = path.resolve().relative_to(self.mirror.data_dir).parts[0]
+        # Audited first: whoever sees the note can find the rejection in the log.
+        await self._record("mirror.edit_rejected", path.stem, workspace, path, {"error": exc.code})
         try:
             self.mirror.write_errors(path, message, self._clock())
         except OSError:
             log.exception("could not write the errors note for %s", path)
-        log.info("mirror edit of %s rejected: %s", path, exc.message)
-        workspace = path.resolve().relative_to(self.mirror.data_dir).parts[0]
-        await self._record("mirror.edit_rejected", path.stem, workspace, path, {"error": exc.code})
 
     async def _record(
         self, action: str, target: str, workspace: str, path: Path, detail: dict[str, Any]

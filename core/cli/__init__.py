@@ -13,7 +13,9 @@ import sys
 
 import click
 
-__all__ = ["main"]
+from core.errors import FramecastError
+
+__all__ = ["fail", "main"]
 
 # name -> "module:attribute" of a click command or group
 SUBCOMMANDS = {
@@ -25,7 +27,13 @@ SUBCOMMANDS = {
     "audit": "core.cli.audit:audit",
     "schedule": "core.cli.schedule:schedule",
     "admin": "core.cli.admin:admin",
+    "mirror": "core.cli.mirror:mirror",
 }
+
+
+def fail(exc: FramecastError) -> click.ClickException:
+    """A refusal from core as click's error: ``Error: <message>`` and the hint below it, exit 1."""
+    return click.ClickException(exc.message + (f"\n{exc.hint}" if exc.hint else ""))
 
 
 class LazyGroup(click.Group):

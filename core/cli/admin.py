@@ -20,6 +20,7 @@ from core.adminapi.authority import Authority
 from core.adminapi.client import Credentials, default_credentials, fetch_pinned_ca
 from core.adminapi.client import enroll as enroll_client
 from core.audit import Audit
+from core.cli import fail
 from core.config import Settings, load_settings
 from core.errors import FramecastError, InputError
 from core.mirror import Mirror
@@ -37,9 +38,6 @@ async def _authority(settings: Settings) -> AsyncIterator[Authority]:
     finally:
         await db.close()
 
-
-def _fail(exc: FramecastError) -> click.ClickException:
-    return click.ClickException(exc.message + (f"\n{exc.hint}" if exc.hint else ""))
 
 
 @click.group()
@@ -71,7 +69,7 @@ def init(hosts: tuple[str, ...], force: bool) -> None:
     try:
         asyncio.run(run())
     except FramecastError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
 
 
 @admin.command()
@@ -100,7 +98,7 @@ def enroll(server: str, secret: str, ca_file: Path | None, ca_fingerprint: str |
     try:
         asyncio.run(run())
     except FramecastError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     except OSError as exc:
         raise click.ClickException(f"Could not reach {server}: {exc}") from exc
 
@@ -125,9 +123,9 @@ def revoke(serial: str | None, user_id: str | None) -> None:
     try:
         revoked = asyncio.run(run())
     except FramecastError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     if not revoked:
-        raise _fail(InputError(f"{user_id} has no live certificates."))
+        raise fail(InputError(f"{user_id} has no live certificates."))
     for item in revoked:
         click.echo(f"revoked {item}")
 

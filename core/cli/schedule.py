@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 import click
 
+from core.cli import fail
 from core.cli.audit import data_dir_state
 from core.errors import FramecastError
 from core.models import Schedule
@@ -24,9 +25,6 @@ __all__ = ["schedule"]
 def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
-
-def _fail(exc: FramecastError) -> click.ClickException:
-    return click.ClickException(exc.message + (f" {exc.hint}" if exc.hint else ""))
 
 
 @click.group()
@@ -48,7 +46,7 @@ def add(cron: str, prompt: str, context_id: str) -> None:
     try:
         added = asyncio.run(run())
     except FramecastError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     click.echo(f"added {added.id}: {added.cron} -> {added.context_id}")
 
 
@@ -78,5 +76,5 @@ def remove(schedule_id: str) -> None:
     try:
         asyncio.run(run())
     except FramecastError as exc:
-        raise _fail(exc) from exc
+        raise fail(exc) from exc
     click.echo(f"removed {schedule_id}")

@@ -9,7 +9,16 @@ from typing import Any
 from core.models import Approval, ApprovalState
 from core.store.database import Database, Row
 
-__all__ = ["decide", "get", "insert", "list_approvals", "new_approval_id", "pending_for_user", "set_job"]
+__all__ = [
+    "all_approvals",
+    "decide",
+    "get",
+    "insert",
+    "list_approvals",
+    "new_approval_id",
+    "pending_for_user",
+    "set_job",
+]
 
 _COLUMNS = (
     "id, kind, user_id, context_id, payload_json, state, requested_at, decided_by, decided_at, reason, job_id"
@@ -54,6 +63,11 @@ async def insert(
 async def get(db: Database, approval_id: str) -> Approval | None:
     row = await db.fetchone(f"SELECT {_COLUMNS} FROM approvals WHERE id = ?", (approval_id,))
     return _approval(row) if row else None
+
+
+async def all_approvals(db: Database) -> list[Approval]:
+    rows = await db.fetchall(f"SELECT {_COLUMNS} FROM approvals ORDER BY requested_at, id")
+    return [_approval(row) for row in rows]
 
 
 async def list_approvals(db: Database, state: ApprovalState | None, limit: int = 100) -> list[Approval]:

@@ -30,8 +30,8 @@ def _entry(row: Row) -> AuditEntry:
 
 async def head(conn: aiosqlite.Connection) -> tuple[int, str] | None:
     """The newest (seq, hash), read on the writer inside its transaction."""
-    cursor = await conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-    row = await cursor.fetchone()
+    rows = list(await conn.execute_fetchall("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1"))
+    row = rows[0] if rows else None
     return (int(row[0]), str(row[1])) if row else None
 
 

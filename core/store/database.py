@@ -3,7 +3,12 @@
 All writes go through :meth:`Database.write`, which runs a function inside
 ``BEGIN IMMEDIATE`` on the single writer connection, serialised by a lock, so
 multi-statement changes are atomic and writers never deadlock each other.
-Reads use their own connection and may run while a write is in progress
+One-statement writes (:meth:`Database.execute_write`,
+:meth:`Database.write_returning`) take the same lock but no explicit
+transaction: SQLite makes a single statement atomic on its own, and every
+call into aiosqlite is a round trip to its thread, so ``BEGIN`` and
+``COMMIT`` around one statement would triple its cost. Reads use their own
+connection, one round trip each, and may run while a write is in progress
 (WAL).
 """
 
@@ -100,19 +105,24 @@ class Database:
             return result
 
     async def execute_write(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
-        """One write statement in its own transaction; returns the rows changed."""
-
-        async def run(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.execute(sql, params)
+        """One write statement, atomic on its own (see the module docstring); the rows changed."""
+        if self._writer is None:
+            raise RuntimeError("database is closed")
+        async with self._write_lock:
+            cursor = await self._writer.execute(sql, params)
             return cursor.rowcount
 
-        return await self.write(run)
+    async def write_returning(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
+        """One write statement with a ``RETURNING`` clause, in one round trip; the rows it returned."""
+        if self._writer is None:
+            raise RuntimeError("database is closed")
+        async with self._write_lock:
+            return list(await self._writer.execute_fetchall(sql, params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Row]:
         if self._reader is None:
             raise RuntimeError("database is closed")
-        cursor = await self._reader.execute(sql, params)
-        return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, params))
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Row | None:
         rows = await self.fetchall(sql, params)

@@ -11,13 +11,11 @@ import json
 import secrets
 from typing import Any
 
-import aiosqlite
-
 from core.models import Job, JobState
 from core.store.database import Database, Row
 
 __all__ = [
-    "count_user_queued",
+    "batch_after",
     "finish",
     "get",
     "insert",
@@ -63,17 +61,28 @@ def _job(row: Row) -> Job:
     )
 
 
-async def insert(db: Database, job: Job) -> None:
-    await db.execute_write(
-        f"INSERT INTO jobs ({_COLUMNS}) VALUES ({', '.join('?' * 18)})",
+async def insert(db: Database, job: Job, *, max_queued: int | None = None) -> bool:
+    """Insert a new job; with ``max_queued``, only while its user has fewer queued jobs.
+
+    The check and the insert are one statement, so two concurrent requests
+    cannot both slip under the limit. False when the limit refused it.
+    """
+    limit = (
+        "" if max_queued is None
+        else " WHERE (SELECT count(*) FROM jobs WHERE user_id = ? AND state = 'queued') < ?"
+    )
+    changed = await db.execute_write(
+        f"INSERT INTO jobs ({_COLUMNS}) SELECT {', '.join('?' * 18)}{limit}",
         (
             job.id, job.user_id, job.workspace, job.context_id, job.session_id, job.kind,
             job.tier, job.prompt, job.code, job.requested_duration, job.state.value,
             job.attempts, job.error_code, job.error_message,
             json.dumps(job.result) if job.result is not None else None,
             job.created_at, job.started_at, job.finished_at,
+            *(() if max_queued is None else (job.user_id, max_queued)),
         ),
     )
+    return changed == 1
 
 
 async def get(db: Database, job_id: str) -> Job | None:
@@ -86,6 +95,14 @@ async def with_state(db: Database, state: JobState) -> list[Job]:
         f"SELECT {_COLUMNS} FROM jobs WHERE state = ? ORDER BY created_at, id", (state.value,)
     )
     return [_job(row) for row in rows]
+
+
+async def batch_after(db: Database, rowid: int, limit: int) -> list[tuple[int, Job]]:
+    """Every job in insertion order, ``limit`` at a time: pass the last rowid seen (0 to start)."""
+    rows = await db.fetchall(
+        f"SELECT rowid, {_COLUMNS} FROM jobs WHERE rowid > ? ORDER BY rowid LIMIT ?", (rowid, limit)
+    )
+    return [(int(row["rowid"]), _job(row)) for row in rows]
 
 
 async def list_jobs(
@@ -106,13 +123,6 @@ async def list_jobs(
     return [_job(row) for row in rows]
 
 
-async def count_user_queued(db: Database, user_id: str) -> int:
-    row = await db.fetchone(
-        "SELECT count(*) FROM jobs WHERE user_id = ? AND state = 'queued'", (user_id,)
-    )
-    return int(row[0]) if row else 0
-
-
 async def mark_running(db: Database, job_id: str, now: float) -> Job | None:
     """queued -> running, counting the attempt; None if it was no longer queued."""
     return await _update_returning(
@@ -124,24 +134,22 @@ async def mark_running(db: Database, job_id: str, now: float) -> Job | None:
 
 
 async def _update_returning(db: Database, sql: str, params: tuple[Any, ...]) -> Job | None:
-    """One UPDATE that hands back the changed row (one round trip instead of two)."""
-
-    async def run(conn: aiosqlite.Connection) -> Row | None:
-        cursor = await conn.execute(f"{sql} RETURNING {_COLUMNS}", params)
-        return await cursor.fetchone()
-
-    row = await db.write(run)
-    return _job(row) if row is not None else None
+    """One UPDATE that hands back the changed row, in a single round trip."""
+    rows = await db.write_returning(f"{sql} RETURNING {_COLUMNS}", params)
+    return _job(rows[0]) if rows else None
 
 
 async def requeue(db: Database, job_id: str, *, refund_attempt: bool) -> Job | None:
-    """running -> queued; a graceful stop refunds the attempt, a crash recovery does not."""
-    await db.execute_write(
+    """running -> queued (None if it was not running).
+
+    A graceful stop refunds the attempt, a crash recovery does not.
+    """
+    return await _update_returning(
+        db,
         "UPDATE jobs SET state = 'queued', started_at = NULL, "
         "attempts = attempts - ? WHERE id = ? AND state = 'running'",
         (1 if refund_attempt else 0, job_id),
     )
-    return await get(db, job_id)
 
 
 async def finish(

@@ -7,7 +7,7 @@ import aiosqlite
 from core.models import MemoryItem
 from core.store.database import Database, Row
 
-__all__ = ["add", "clear", "items"]
+__all__ = ["add", "all_items", "clear", "items"]
 
 
 def _item(row: Row) -> MemoryItem:
@@ -64,6 +64,15 @@ async def items(db: Database, project_id: str) -> list[MemoryItem]:
         (project_id,),
     )
     return [_item(row) for row in rows]
+
+
+async def all_items(db: Database) -> dict[str, list[MemoryItem]]:
+    """Every project's memory items, oldest first, by project id."""
+    rows = await db.fetchall("SELECT id, project_id, kind, content, created_at FROM memory ORDER BY id")
+    found: dict[str, list[MemoryItem]] = {}
+    for row in rows:
+        found.setdefault(row["project_id"], []).append(_item(row))
+    return found
 
 
 async def clear(db: Database, project_id: str) -> int:

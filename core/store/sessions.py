@@ -9,6 +9,8 @@ assistance is still on.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 import aiosqlite
 
@@ -18,11 +20,13 @@ from core.store.database import Database, Row
 
 __all__ = [
     "DEFAULT_PROJECT",
+    "all_projects",
     "TOUCH_EVERY_S",
     "ensure_project",
     "get_project",
     "get_session",
     "open_session",
+    "project_and_session",
     "projects_idle_since",
     "start_session",
     "touch_project",
@@ -49,7 +53,7 @@ def _project(row: Row) -> Project:
     )
 
 
-def _session(row: Row) -> Session:
+def _session(row: Row | Mapping[str, Any]) -> Session:
     return Session(
         id=row["id"],
         user_id=row["user_id"],
@@ -105,6 +109,11 @@ async def ensure_project(
     return project
 
 
+async def all_projects(db: Database) -> list[Project]:
+    rows = await db.fetchall(f"SELECT {_PROJECT_COLUMNS} FROM projects ORDER BY created_at, id")
+    return [_project(row) for row in rows]
+
+
 async def touch_project(db: Database, project_id: str, now: float) -> None:
     await db.execute_write("UPDATE projects SET last_interaction = ? WHERE id = ?", (now, project_id))
 
@@ -126,6 +135,30 @@ async def open_session(db: Database, user_id: str, context_id: str) -> Session |
         (user_id, context_id),
     )
     return _session(row) if row else None
+
+
+async def project_and_session(
+    db: Database, *, user_id: str, workspace: str, name: str, context_id: str, now: float
+) -> tuple[Project, Session | None]:
+    """:func:`ensure_project` and :func:`open_session` together: one read in the common case.
+
+    Every render asks for both; only when the project is missing or due for a
+    touch does this fall back to the two calls.
+    """
+    session_columns = ", ".join(f"s.{column} AS s_{column}" for column in _SESSION_COLUMNS.split(", "))
+    project_columns = ", ".join(f"p.{column}" for column in _PROJECT_COLUMNS.split(", "))
+    row = await db.fetchone(
+        f"SELECT {project_columns}, {session_columns} FROM projects p LEFT JOIN sessions s "
+        "ON s.user_id = p.user_id AND s.context_id = ? AND s.ended_at IS NULL "
+        "WHERE p.user_id = ? AND p.workspace = ? AND p.name = ? ORDER BY s.started_at DESC LIMIT 1",
+        (context_id, user_id, workspace, name),
+    )
+    if row is None or now - float(row["last_interaction"]) >= TOUCH_EVERY_S:
+        project = await ensure_project(db, user_id=user_id, workspace=workspace, name=name, now=now)
+        return project, await open_session(db, user_id, context_id)
+    if row["s_id"] is None:
+        return _project(row), None
+    return _project(row), _session({key: row[f"s_{key}"] for key in _SESSION_COLUMNS.split(", ")})
 
 
 async def get_session(db: Database, session_id: str) -> Session | None:
@@ -166,16 +199,12 @@ async def update_session(
 ) -> Session:
     """Set the given fields (None leaves a field as it is) and the last-seen time."""
 
-    async def run(conn: aiosqlite.Connection) -> Row | None:
-        cursor = await conn.execute(
-            "UPDATE sessions SET last_seen = ?, code = coalesce(?, code), "
-            "code_origin = coalesce(?, code_origin), ai_enabled = coalesce(?, ai_enabled) "
-            f"WHERE id = ? RETURNING {_SESSION_COLUMNS}",
-            (now, code, code_origin, None if ai_enabled is None else int(ai_enabled), session_id),
-        )
-        return await cursor.fetchone()
-
-    row = await db.write(run)
-    if row is None:
+    rows = await db.write_returning(
+        "UPDATE sessions SET last_seen = ?, code = coalesce(?, code), "
+        "code_origin = coalesce(?, code_origin), ai_enabled = coalesce(?, ai_enabled) "
+        f"WHERE id = ? RETURNING {_SESSION_COLUMNS}",
+        (now, code, code_origin, None if ai_enabled is None else int(ai_enabled), session_id),
+    )
+    if not rows:
         raise NotFound(f"No session {session_id!r}.")
-    return _session(row)
+    return _session(rows[0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from dataclasses import dataclass
 
 import aiosqlite
 
@@ -17,6 +18,9 @@ from core.models import Context, Identity, Role, TrialState, User
 from core.store.database import Database, Row
 
 __all__ = [
+    "Snapshot",
+    "all_contexts",
+    "all_identities",
     "ensure_context",
     "get",
     "get_context",
@@ -29,10 +33,13 @@ __all__ = [
     "set_role",
     "set_tier",
     "set_trial_state",
+    "snapshot",
     "upsert_user_with_identity",
+    "workspaces_of_users",
 ]
 
 _USER_COLUMNS = "id, display_name, role, tier, trial_state, created_at, updated_at"
+_CONTEXT_COLUMNS = "id, workspace, connector, chat, admin_hub, policy_json"
 
 
 def new_user_id() -> str:
@@ -61,22 +68,46 @@ async def list_all(db: Database) -> list[User]:
     return [_user(row) for row in rows]
 
 
+def _identity(row: Row) -> Identity:
+    return Identity(
+        connector=row["connector"],
+        external_id=row["external_id"],
+        user_id=row["user_id"],
+        display_name=row["display_name"],
+        linked_at=float(row["linked_at"]),
+    )
+
+
+_IDENTITY_COLUMNS = "connector, external_id, user_id, display_name, linked_at"
+
+
 async def identities(db: Database, user_id: str) -> list[Identity]:
     rows = await db.fetchall(
-        "SELECT connector, external_id, user_id, display_name, linked_at FROM identities "
-        "WHERE user_id = ? ORDER BY linked_at",
-        (user_id,),
+        f"SELECT {_IDENTITY_COLUMNS} FROM identities WHERE user_id = ? ORDER BY linked_at", (user_id,)
     )
-    return [
-        Identity(
-            connector=row["connector"],
-            external_id=row["external_id"],
-            user_id=row["user_id"],
-            display_name=row["display_name"],
-            linked_at=float(row["linked_at"]),
-        )
-        for row in rows
-    ]
+    return [_identity(row) for row in rows]
+
+
+async def all_identities(db: Database) -> dict[str, list[Identity]]:
+    """Every identity, by user id, oldest link first."""
+    rows = await db.fetchall(f"SELECT {_IDENTITY_COLUMNS} FROM identities ORDER BY linked_at")
+    found: dict[str, list[Identity]] = {}
+    for row in rows:
+        found.setdefault(row["user_id"], []).append(_identity(row))
+    return found
+
+
+async def workspaces_of_users(db: Database) -> dict[str, set[str]]:
+    """The workspaces each user has been seen in: projects, jobs, sessions' and approvals' chats."""
+    rows = await db.fetchall(
+        "SELECT user_id, workspace FROM projects UNION SELECT user_id, workspace FROM jobs "
+        "UNION SELECT s.user_id, c.workspace FROM sessions s JOIN contexts c ON c.id = s.context_id "
+        "UNION SELECT a.user_id, c.workspace FROM approvals a JOIN contexts c ON c.id = a.context_id"
+    )
+    found: dict[str, set[str]] = {}
+    for row in rows:
+        found.setdefault(row["user_id"], set()).add(row["workspace"])
+    return found
 
 
 async def upsert_user_with_identity(
@@ -140,10 +171,11 @@ async def set_grant(db: Database, user_id: str, scope: str, role: Role) -> None:
 
 async def _update(db: Database, user_id: str, column: str, value: str, now: float) -> User | None:
     # ``column`` is one of a fixed set chosen by the callers below, never user input.
-    await db.execute_write(
-        f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ?", (value, now, user_id)
+    rows = await db.write_returning(
+        f"UPDATE users SET {column} = ?, updated_at = ? WHERE id = ? RETURNING {_USER_COLUMNS}",
+        (value, now, user_id),
     )
-    return await get(db, user_id)
+    return _user(rows[0]) if rows else None
 
 
 async def set_tier(db: Database, user_id: str, tier: str, now: float) -> User | None:
@@ -158,6 +190,52 @@ async def set_trial_state(db: Database, user_id: str, state: TrialState, now: fl
     return await _update(db, user_id, "trial_state", state.value, now)
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """What resolving a known actor needs, read in one round trip."""
+
+    user: User
+    grants: dict[str, Role]
+    context: Context | None  # None: the chat is new
+
+
+async def snapshot(
+    db: Database, *, context_id: str, identity: tuple[str, str] | None = None, user_id: str | None = None
+) -> Snapshot | None:
+    """The user of ``identity`` (connector, external id) or ``user_id``, its grants and the context.
+
+    None when there is no such user: the caller takes the slow path that creates one.
+    The resolve of every command runs this, so it is one query rather than three.
+    """
+    params: tuple[str, ...]
+    if identity is not None:
+        source, where, params = (
+            "identities i JOIN users u ON u.id = i.user_id", "i.connector = ? AND i.external_id = ?", identity
+        )
+    elif user_id is not None:
+        source, where, params = "users u", "u.id = ?", (user_id,)
+    else:
+        raise ValueError("snapshot needs an identity or a user id")
+    user_columns = ", ".join(f"u.{column}" for column in _USER_COLUMNS.split(", "))
+    context_columns = ", ".join(f"c.{column} AS c_{column}" for column in _CONTEXT_COLUMNS.split(", "))
+    row = await db.fetchone(
+        f"SELECT {user_columns}, {context_columns}, "
+        "(SELECT json_group_object(scope, role) FROM role_grants g WHERE g.user_id = u.id) AS grants_json "
+        f"FROM {source} LEFT JOIN contexts c ON c.id = ? WHERE {where}",
+        (context_id, *params),
+    )
+    if row is None:
+        return None
+    context = None
+    if row["c_id"] is not None:
+        context = Context(
+            id=row["c_id"], workspace=row["c_workspace"], connector=row["c_connector"], chat=row["c_chat"],
+            admin_hub=bool(row["c_admin_hub"]), policy=json.loads(row["c_policy_json"]),
+        )
+    grants = {scope: Role(role) for scope, role in json.loads(row["grants_json"] or "{}").items()}
+    return Snapshot(_user(row), grants, context)
+
+
 def _context(row: Row) -> Context:
     return Context(
         id=row["id"],
@@ -169,9 +247,14 @@ def _context(row: Row) -> Context:
     )
 
 
+async def all_contexts(db: Database) -> list[Context]:
+    rows = await db.fetchall(f"SELECT {_CONTEXT_COLUMNS} FROM contexts ORDER BY id")
+    return [_context(row) for row in rows]
+
+
 async def get_context(db: Database, context_id: str) -> Context | None:
     row = await db.fetchone(
-        "SELECT id, workspace, connector, chat, admin_hub, policy_json FROM contexts WHERE id = ?",
+        f"SELECT {_CONTEXT_COLUMNS} FROM contexts WHERE id = ?",
         (context_id,),
     )
     return _context(row) if row else None
@@ -193,7 +276,8 @@ async def ensure_context(db: Database, *, connector: str, chat: str, workspace: 
 
 
 async def set_context_policy(db: Database, context_id: str, policy: dict[str, object]) -> Context | None:
-    await db.execute_write(
-        "UPDATE contexts SET policy_json = ? WHERE id = ?", (json.dumps(policy, sort_keys=True), context_id)
+    rows = await db.write_returning(
+        f"UPDATE contexts SET policy_json = ? WHERE id = ? RETURNING {_CONTEXT_COLUMNS}",
+        (json.dumps(policy, sort_keys=True), context_id),
     )
-    return await get_context(db, context_id)
+    return _context(rows[0]) if rows else None

@@ -38,6 +38,7 @@ async def test_plans_are_recorded_and_capped_at_ten(make_app, monkeypatch) -> No
     assert len(plans) == 10
     assert plans[0].content.startswith("a circle of radius 3")  # the 3rd prompt: two oldest dropped
     assert "->" in plans[0].content  # the composer's summary is kept with the prompt
+    app.mirror.flush()  # memory files are written off the event loop
     md = (app.settings.data_dir / "local" / "memory" / f"{plans[0].project_id}.md").read_text()
     assert "radius" in md
 
@@ -73,6 +74,7 @@ async def test_clear_memory_at_once_with_audit(make_app) -> None:
     assert reply.data["removed"] == 1
     project = await _project(app, ADA)
     assert await store.items(app.db, project.id) == []
+    app.mirror.flush()
     assert not (app.settings.data_dir / "local" / "memory" / f"{project.id}.md").exists()
     assert any(e.action == "memory.cleared" for e in await app.audit.page())
 

@@ -59,6 +59,7 @@ async def test_render_through_the_queue_is_audited_logged_and_mirrored(make_app,
     assert (await app.audit.verify()).ok
     log = (settings.data_dir / "local" / "logs" / "telegram" / "chat-1.md").read_text()
     assert "Render" in log and "post: Queued job" in log
+    app.mirror.flush()  # job files are written off the event loop
     assert (settings.data_dir / "local" / "jobs" / f"{job_id}.md").is_file()
 
 

@@ -200,3 +200,25 @@ async def test_linked_identities_survive_a_restart(make_app: Callable[..., Await
     second = await make_app()
     user, role = await second.orchestrator.resolve_actor(Actor("discord", "99", "Joan", "dm-99"))
     assert role is Role.VIEWER and user.display_name == "Joan"
+
+
+async def test_an_approved_pairing_rewrites_the_users_markdown(make_app: Callable[..., Awaitable[App]]) -> None:
+    """The new user's file shows the role and the identity; the chat's old user no longer lists it."""
+    from core.mirror import parse_front_matter
+
+    app = await make_app()
+    chat = Actor("telegram", "5150", "Lise", "dm-5150")
+    first, _ = await app.orchestrator.resolve_actor(chat)  # first contact: a member, mirrored
+    folder = app.settings.data_dir / "local" / "users"
+    assert "telegram: 5150" in (folder / f"{first.id}.md").read_text()
+    code = await app.pairing.request(chat.connector, chat.external_id, chat.display_name, chat.chat)
+    admin = await _user(app.db, "ada", Role.ADMIN)
+    identity = await app.pairing.approve(code, approver=admin, user_id=None, role=Role.OPERATOR)
+
+    linked = (folder / f"{identity.user_id}.md").read_text()
+    fields, body = parse_front_matter(linked)
+    assert fields["role"] == "operator" and fields["id"] == identity.user_id
+    assert "- telegram: 5150 (Lise)" in body
+    assert "telegram: 5150" not in (folder / f"{first.id}.md").read_text()
+    # They are the mirror's own writes: the watcher will not mistake them for edits.
+    assert app.mirror.is_own(folder / f"{identity.user_id}.md", linked.encode())

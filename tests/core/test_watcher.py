@@ -71,6 +71,11 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 async def watcher(mirror: Mirror, recorder: Recorder, db: Database) -> AsyncIterator[MirrorWatcher]:
+    # The folders exist before the watch starts, as they do in a data dir in use: inotify
+    # cannot see a file written and edited within microseconds of its folder's creation,
+    # before the recursive watch reaches the new folder (no person edits that fast).
+    for folder in ("users", "contexts/telegram"):
+        (mirror.data_dir / "tg-1" / folder).mkdir(parents=True)
     watching = MirrorWatcher(mirror, recorder, audit=Audit(db, mirror))
     task = asyncio.create_task(watching.run())
     await asyncio.wait_for(watching.ready.wait(), WAIT_S)
@@ -179,6 +184,7 @@ async def test_cancelling_run_ends_it(mirror: Mirror, recorder: Recorder) -> Non
 async def test_through_the_app_an_edited_tier_changes_the_user(make_app: Any, data_dir: Path) -> None:
     """End to end: the App wires the watcher to the orchestrator's SetTier."""
     app = await make_app()
+    (data_dir / "local" / "users").mkdir(parents=True)  # see the watcher fixture
     await app.start(admin_api=False, watch=True)
     await asyncio.wait_for(app.watcher.ready.wait(), WAIT_S)
     user, _role = await app.orchestrator.resolve_actor(Actor("telegram", "1001", "Ada", "chat-1"))
@@ -193,8 +199,13 @@ async def test_through_the_app_an_edited_tier_changes_the_user(make_app: Any, da
     # The mirror rewrites the file from the new state; that rewrite is its own, not an edit.
     await _until(lambda: app.mirror.is_own(path, path.read_bytes()))
     assert parse_front_matter(path.read_text())[0]["tier"] == "premium"
-    actions = [e.action for e in await app.audit.page(limit=50)]
-    assert "user.tier" in actions and "mirror.edit" in actions
+
+    async def audited() -> None:  # the watcher audits the edit once apply has returned
+        while "mirror.edit" not in [e.action for e in await app.audit.page(limit=50)]:
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(audited(), WAIT_S)
+    assert "user.tier" in [e.action for e in await app.audit.page(limit=50)]
 
     _edit(path, "tier: premium", "tier: gold")
     await _until(errors_path(path).exists)
