@@ -37,7 +37,8 @@ from core.commands import Actor, SetContextPolicy, SetTier
 from core.config import Settings
 from core.identity import Pairing, load_pairing_key
 from core.memory import MemoryService
-from core.mirror import Mirror, rebuild
+from core.mirror import Mirror
+from core.rebuild import rebuild
 from core.models import Role
 from core.orchestrator import LOCAL_WORKSPACE, Orchestrator
 from core.pki import PkiPaths

@@ -4,7 +4,7 @@ SQLite is the index and the authority; these files are a copy for people.
 Every record file is a *projection* of rows, written atomically (a temp file
 in the same folder, then ``os.replace``), so a reader or the watcher never
 sees half a file. They are not fsync'd: a process crash loses nothing (the
-kernel has the data), and after a machine crash :func:`rebuild` (``framecast
+kernel has the data), and after a machine crash :func:`core.rebuild.rebuild` (``framecast
 mirror rebuild``, run by the App on the first start after an unclean stop)
 rewrites every projection, audit copy included, from SQLite. That is what
 makes skipping a 0.5 ms fsync per file honest. The
@@ -48,27 +48,19 @@ from urllib.parse import quote, unquote
 
 from core.errors import InputError
 from core.models import Approval, AuditEntry, Context, Identity, Job, MemoryItem, Project, User
-from core.store import approvals, users
-from core.store import audit as audit_store
-from core.store import jobs as job_store
-from core.store import memory as memory_store
-from core.store import sessions as projects
-from core.store.database import Database
 
 __all__ = [
     "Mirror",
-    "RebuildReport",
+    "audit_line",
     "errors_path",
     "iso",
     "parse_front_matter",
-    "rebuild",
     "render_front_matter",
     "safe_part",
 ]
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-_BATCH = 1000
 _FENCE = "---"
 _KEY = re.compile(r"^[a-z_][a-z0-9_.]*$")
 
@@ -213,7 +205,7 @@ class _Writer:
                 self._changed.notify_all()
 
 
-def _audit_line(entry: AuditEntry) -> str:
+def audit_line(entry: AuditEntry) -> str:
     parts = [
         f"- #{entry.seq}", iso(entry.ts), _scalar(entry.actor), f"`{entry.action}`", _scalar(entry.target)
     ]
@@ -231,7 +223,7 @@ class Mirror:
         # With ``deferred``, read-only projections (jobs, approvals, memory) are written by a
         # thread, off the event loop: on ext4 creating or replacing a small file costs
         # 0.2-0.7 ms, the largest part of a job's overhead. Editable files stay synchronous.
-        self._writer = _Writer(self._write) if deferred else None
+        self._writer = _Writer(self.write) if deferred else None
         self._own: dict[Path, str] = {}
         self._fields: dict[Path, dict[str, str]] = {}
         self._unsynced: set[Path] = set()  # appended to since the last sync()
@@ -253,7 +245,7 @@ class Mirror:
     def folder(self, workspace: str, *parts: str) -> Path:
         return self.data_dir.joinpath(safe_part(workspace), *(safe_part(p) for p in parts))
 
-    def _write(self, path: Path, text: str, editable: Mapping[str, Any] | None = None) -> Path:
+    def write(self, path: Path, text: str, editable: Mapping[str, Any] | None = None) -> Path:
         """Atomically replace ``path``; for an editable file remember its hash and fields.
 
         Only users/ and contexts/ files are watched for edits, so only theirs are
@@ -286,7 +278,7 @@ class Mirror:
         if self._writer is not None and not editable:
             self._writer.put(path, text)
             return path
-        return self._write(path, text, fields if editable else None)
+        return self.write(path, text, fields if editable else None)
 
     def _append(self, path: Path, header: str, text: str) -> Path:
         fd = _in_folder(path, lambda: os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644))
@@ -452,10 +444,10 @@ class Mirror:
         return self._append(path, f"# {connector} chat {chat}\n\n", item)
 
     def append_audit(self, entry: AuditEntry) -> Path:
-        path, header = self._audit_file(entry)
-        return self._append(path, header, _audit_line(entry))
+        path, header = self.audit_file(entry)
+        return self._append(path, header, audit_line(entry))
 
-    def _audit_file(self, entry: AuditEntry) -> tuple[Path, str]:
+    def audit_file(self, entry: AuditEntry) -> tuple[Path, str]:
         day = datetime.fromtimestamp(entry.ts, UTC).strftime("%Y-%m-%d")
         header = (
             f"# Audit {day}\n\nA copy for people. The SQLite `audit` table is authoritative;\n"
@@ -480,77 +472,7 @@ class Mirror:
             f"# Edit of {path.name} not applied\n\n{stamp}\n\n{message}\n\n"
             f"Fix {path.name} and save it again; this note disappears once an edit is applied.\n"
         )
-        return self._write(errors_path(path), text)
+        return self.write(errors_path(path), text)
 
     def clear_errors(self, path: Path) -> None:
         errors_path(path).unlink(missing_ok=True)
-
-
-# --- rebuilding from SQLite -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RebuildReport:
-    """How many files of each kind :func:`rebuild` wrote."""
-
-    users: int
-    contexts: int
-    jobs: int
-    approvals: int
-    memory: int
-    audit_days: int
-
-
-async def rebuild(mirror: Mirror, db: Database, *, default_workspace: str = "local") -> RebuildReport:
-    """Rewrite every projection from SQLite: users, contexts, jobs, approvals, memory, audit copies.
-
-    A user has no workspace of their own, so their file goes to every workspace
-    they were seen in (projects, jobs, sessions, approvals, an existing file),
-    or to ``default_workspace``. Memory files of projects with no memory left
-    are removed. Chat logs are not projections (nothing else holds them) and
-    are left alone.
-    """
-    contexts = {context.id: context for context in await users.all_contexts(db)}
-    for context in contexts.values():
-        mirror.write_context(context)
-    identities = await users.all_identities(db)
-    seen = await users.workspaces_of_users(db)
-    for workspace, user_id in mirror.user_files():
-        seen.setdefault(user_id, set()).add(workspace)
-    everyone = await users.list_all(db)
-    for user in everyone:
-        for workspace in sorted(seen.get(user.id) or {default_workspace}):
-            mirror.write_user(workspace, user, identities.get(user.id, []))
-    jobs, rowid = 0, 0
-    while batch := await job_store.batch_after(db, rowid, _BATCH):
-        for rowid, job in batch:
-            mirror.write_job(job.workspace, job)
-        jobs += len(batch)
-    decided = await approvals.all_approvals(db)
-    for approval in decided:
-        chat = contexts.get(approval.context_id)
-        workspace = approval.payload.get("workspace") or (chat.workspace if chat else default_workspace)
-        mirror.write_approval(str(workspace), approval)
-    memory = await memory_store.all_items(db)
-    for project in await projects.all_projects(db):
-        if project.id in memory:
-            mirror.write_memory(project.workspace, project, memory[project.id])
-        else:
-            mirror.remove_memory(project.workspace, project.id)
-    days = await _rebuild_audit(mirror, db)
-    await asyncio.to_thread(mirror.flush)
-    return RebuildReport(len(everyone), len(contexts), jobs, len(decided), len(memory), days)
-
-
-async def _rebuild_audit(mirror: Mirror, db: Database) -> int:
-    """Rewrite each audit/<day>.md whole from the table; the number of day files."""
-    days: dict[Path, tuple[str, list[str]]] = {}
-    after: int | None = None
-    while chunk := await audit_store.ascending(db, after, _BATCH):
-        for entry in chunk:
-            path, header = mirror._audit_file(entry)
-            days.setdefault(path, (header, []))[1].append(_audit_line(entry))
-        after = chunk[-1].seq
-    for path, (header, lines) in days.items():
-        mirror._write(path, header + "".join(lines))
-    return len(days)

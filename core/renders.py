@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,14 @@ from core.commands import (
     Render,
     Reply,
 )
-from core.errors import BudgetError, FramecastError, InputError, RateLimited
+from core.errors import (
+    BudgetError,
+    DurationError,
+    FramecastError,
+    InputError,
+    PermissionDenied,
+    RateLimited,
+)
 from core.models import Job, JobState, Session, TrialState, User
 from core.policy import Tier, TierSpec, check_duration, over_duration_message
 from core.queue import RESTART_MESSAGE
@@ -42,11 +49,61 @@ from core.store import users
 if TYPE_CHECKING:
     from core.orchestrator import Call, Orchestrator
 
-__all__ = ["Prepared", "RenderService", "Renderer", "export_hint"]
+__all__ = [
+    "AI_OFF_IN_CHAT",
+    "Prepared",
+    "RenderService",
+    "Renderer",
+    "check_policy_value",
+    "export_hint",
+    "for_chat",
+]
 
 log = logging.getLogger(__name__)
 
 Renderer = Callable[[RenderRequest, ProgressCallback | None], Awaitable[RenderOutcome]]
+
+
+AI_OFF_IN_CHAT = "AI generation is turned off in this chat (its policy.ai_enabled is false)."
+
+
+def check_policy_value(key: str, value: object) -> None:
+    """Refuse a bad value of a known ``policy.<key>``; other keys pass as they are."""
+    if key == "ai_enabled" and not isinstance(value, bool):
+        raise InputError(f"policy.ai_enabled must be true or false, not {value!r}.")
+    if key == "max_duration_s" and (
+        isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < float("inf")
+    ):
+        raise InputError(f"policy.max_duration_s must be a positive number of seconds, not {value!r}.")
+
+
+def for_chat(spec: TierSpec, policy: Mapping[str, Any], *, ai: bool, duration: float | None) -> TierSpec:
+    """The tier's spec under the chat's policy, refusing what the policy forbids.
+
+    ``ai_enabled: false`` refuses AI (prompt) renders; code renders still run.
+    ``max_duration_s`` lowers the tier's cap, never raises it. A stored value
+    that is not valid (set before validation existed) is ignored, not trusted.
+    """
+    if ai and policy.get("ai_enabled") is False:
+        raise PermissionDenied(
+            AI_OFF_IN_CHAT,
+            hint="Send code to render instead (/edit or a .py file), or ask an admin to turn it back on.",
+        )
+    cap = policy.get("max_duration_s")
+    try:
+        check_policy_value("max_duration_s", cap)
+    except InputError:
+        return spec
+    assert isinstance(cap, int | float)
+    if cap >= spec.max_duration_s:
+        return spec
+    if duration is not None and duration > cap:
+        raise DurationError(
+            f"Renders in this chat are limited to {cap:g}s (its policy.max_duration_s; the "
+            f"{spec.name.value} tier allows {spec.max_duration_s:g}s).",
+            hint=f"Ask for {cap:g}s or less, or ask an admin to change the chat's policy.",
+        )
+    return spec.model_copy(update={"max_duration_s": float(cap)})
 
 
 def export_hint(spec: TierSpec) -> str:
@@ -74,6 +131,10 @@ class RenderService:
         self._tex = tex_available
 
     # ------------------------------------------------------------------ preparing
+
+    def spec_for(self, call: Call, tier: Tier | str, *, ai: bool, duration: float | None = None) -> TierSpec:
+        """The tier's spec in the caller's chat (see :func:`for_chat`)."""
+        return for_chat(self._core.settings.tiers.get(tier), call.policy, ai=ai, duration=duration)
 
     async def prepare(
         self, spec: TierSpec, *, prompt: str | None, code: str | None, duration: float | None
@@ -115,14 +176,6 @@ class RenderService:
         prompt: str | None, code: str, duration: float | None, limit_user_queue: bool = True,
     ) -> tuple[Job, int]:
         core = self._core
-        if limit_user_queue:
-            queued = await job_store.count_user_queued(core.db, user.id)
-            if queued >= core.settings.queue.per_user_queued:
-                raise RateLimited(
-                    f"You already have {queued} renders waiting (the limit is "
-                    f"{core.settings.queue.per_user_queued}).",
-                    hint="Wait for one to finish, or cancel one with /cancel <job id>.",
-                )
         job = Job(
             id=job_store.new_job_id(), user_id=user.id, workspace=call.workspace,
             context_id=call.context_id, session_id=session.id if session else None, kind=kind,
@@ -130,7 +183,13 @@ class RenderService:
             state=JobState.QUEUED, attempts=0, error_code=None, error_message=None, result=None,
             created_at=call.now, started_at=None, finished_at=None,
         )
-        position = await core.queue.enqueue(job)
+        limit = core.settings.queue.per_user_queued
+        position = await core.queue.enqueue(job, max_queued=limit if limit_user_queue else None)
+        if position == 0:
+            raise RateLimited(
+                f"You already have {limit} renders waiting, the most you may queue.",
+                hint="Wait for one to finish, or cancel one with /cancel <job id>.",
+            )
         # Before the next await, so they always precede the job's start and its final record.
         core.mirror.write_job(job.workspace, job)
         core.publish(JobQueued(position=position, **_route(job)))
@@ -146,9 +205,10 @@ class RenderService:
         core = self._core
         core.ratelimit.check(user_id=call.user.id, chat=call.context_id)
         session, project = await sessions.current(core, call)
-        if cmd.prompt is not None and cmd.code is None and not session.ai_enabled:
+        ai = cmd.prompt is not None and cmd.code is None
+        if ai and not session.ai_enabled:
             raise sessions.ai_off_error()
-        spec = core.settings.tiers.get(call.user.tier)
+        spec = self.spec_for(call, call.user.tier, ai=ai, duration=cmd.duration)
         prepared = await self.prepare(spec, prompt=cmd.prompt, code=cmd.code, duration=cmd.duration)
         session = await sessions.take_code(core, call, session, prepared.code, prepared.origin)
         job, position = await self.queue_job(
@@ -161,7 +221,7 @@ class RenderService:
 
     async def scheduled(self, call: Call, prompt: str) -> Job:
         """A scheduled render from the scheduler's user into ``call``'s context (no rate limits)."""
-        spec = self._core.settings.tiers.get(call.user.tier)
+        spec = self.spec_for(call, call.user.tier, ai=True)
         prepared = await self.prepare(spec, prompt=prompt, code=None, duration=None)
         job, _ = await self.queue_job(
             call, call.user, None, kind="scheduled", tier=spec.name, prompt=prompt,
@@ -177,7 +237,9 @@ class RenderService:
     async def run_job(self, job: Job) -> None:
         core = self._core
         core.publish(JobStarted(attempt=job.attempts, **_route(job)))
-        spec = core.settings.tiers.get(job.tier)
+        # The chat's policy as it is now: a cap lowered while the job waited applies too.
+        spec = for_chat(core.settings.tiers.get(job.tier), await core.policy(job.context_id),
+                        ai=False, duration=None)
         request = RenderRequest(
             code=job.code, tier=spec, job_id=job.id, duration_s=job.requested_duration,
             prompt=job.prompt, workspace=job.workspace,

@@ -15,7 +15,8 @@ import click
 
 from core.cli.audit import data_dir_state
 from core.config import load_settings
-from core.mirror import Mirror, RebuildReport, rebuild
+from core.mirror import Mirror
+from core.rebuild import RebuildReport, rebuild
 
 __all__ = ["mirror"]
 

@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import SandboxUnavailable
-from core.sandbox.job import SandboxJob
+from core.sandbox.job import SandboxJob, SandboxResult
 from core.sandbox.runner import Command, LocalRunner, base_env
-from core.sandbox.seccomp import filter_fd
+from core.sandbox.seccomp import build_filter, filter_fd
 from core.sandbox.staging import Staging
 
 __all__ = ["BubblewrapRunner", "SYSTEM_RO_PATHS", "TOP_LEVEL_LINKS", "bwrap_version", "python_paths"]
@@ -54,7 +54,8 @@ SYSTEM_RO_PATHS: tuple[str, ...] = (
 TOP_LEVEL_LINKS: tuple[str, ...] = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 _PROBE_TIMEOUT_S = 15
-_probe_cache: dict[tuple[str, int], _Probe] = {}  # (bwrap, uid) -> what the probe found
+_version_cache: dict[str, _Probe] = {}                 # bwrap setting -> its version, or why not usable
+_trial_cache: dict[tuple[str, int], str | None] = {}  # (bwrap, uid) -> why the trial sandbox failed
 
 
 def python_paths() -> tuple[str, ...]:
@@ -111,6 +112,8 @@ def bwrap_version(bwrap: str) -> str | None:
 
 @dataclass(frozen=True)
 class _Probe:
+    """What ``bwrap --version`` told: the version, or why this bubblewrap cannot be used."""
+
     error: str | None
     version: tuple[int, ...] = ()
 
@@ -127,25 +130,51 @@ class BubblewrapRunner(LocalRunner):
         return shutil.which(self.settings.sandbox.bwrap) or self.settings.sandbox.bwrap
 
     async def check(self) -> None:
+        """The full self-check: bubblewrap is usable and a trial sandbox starts as the job's uid."""
+        await self.ready()
         uid = self.identity()[0]
         key = (self.bwrap, uid)
-        if key not in _probe_cache:
-            _probe_cache[key] = await asyncio.to_thread(self._probe, uid)
-        probe = _probe_cache[key]
+        if key not in _trial_cache:
+            _trial_cache[key] = await asyncio.to_thread(self._trial, uid)
+        if _trial_cache[key] is not None:
+            raise SandboxUnavailable(detail=_trial_cache[key])
+
+    async def ready(self) -> None:
+        """Before every job: bubblewrap runs and is new enough, and the seccomp filter is built.
+
+        Both are cached per process. The trial sandbox of :meth:`check` is not
+        needed here: a sandbox that cannot be set up stops the job's own
+        bubblewrap the same way, before anything of the job runs, and
+        :meth:`diagnose` then runs the trial to say why.
+        """
+        probe = await asyncio.to_thread(self._prepare)
         if probe.error is not None:
             raise SandboxUnavailable(detail=probe.error)
         self._version = probe.version
 
-    def _probe(self, uid: int) -> _Probe:
-        """Start a trivial sandbox with the real isolation flags, as the job's uid."""
-        version_text = bwrap_version(self.settings.sandbox.bwrap)
-        if version_text is None:
-            return _Probe(f"bubblewrap not found or not working: {self.settings.sandbox.bwrap!r}")
-        version = _parse_version(version_text)
-        if version < _MIN_VERSION:
-            return _Probe(f"{version_text} is too old: 0.5 or later is needed (--size for /tmp)")
+    async def diagnose(self, result: SandboxResult) -> None:
+        # bubblewrap reports its own failures as "bwrap: ..." with exit status 1.
+        if result.exit_code == 1 and "bwrap: " in result.stderr_tail:
+            await self.check()
+
+    def _prepare(self) -> _Probe:
+        build_filter()  # cached; loading libseccomp costs tens of milliseconds once
+        bwrap = self.settings.sandbox.bwrap
+        if bwrap not in _version_cache:
+            version_text = bwrap_version(bwrap)
+            if version_text is None:
+                _version_cache[bwrap] = _Probe(f"bubblewrap not found or not working: {bwrap!r}")
+            elif (version := _parse_version(version_text)) < _MIN_VERSION:
+                too_old = f"{version_text} is too old: 0.5 or later is needed (--size for /tmp)"
+                _version_cache[bwrap] = _Probe(too_old)
+            else:
+                _version_cache[bwrap] = _Probe(None, version)
+        return _version_cache[bwrap]
+
+    def _trial(self, uid: int) -> str | None:
+        """Start a trivial sandbox with the real isolation flags, as the job's uid; None if it ran."""
         argv = [
-            self.bwrap, *_isolation(version), *_system_args(),
+            self.bwrap, *_isolation(self._version), *_system_args(),
             "--size", "1048576", "--tmpfs", "/tmp", "--", "/usr/bin/true",
         ]
         ids = {"user": uid, "group": uid, "extra_groups": []} if os.geteuid() == 0 else {}
@@ -155,10 +184,10 @@ class BubblewrapRunner(LocalRunner):
                 stdin=subprocess.DEVNULL, **ids,  # type: ignore[call-overload]
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
-            return _Probe(f"bubblewrap could not start: {exc}")
+            return f"bubblewrap could not start: {exc}"
         if done.returncode != 0:
-            return _Probe(f"bubblewrap failed (exit {done.returncode}): {done.stderr.strip()[-500:]}")
-        return _Probe(None, version)
+            return f"bubblewrap failed (exit {done.returncode}): {done.stderr.strip()[-500:]}"
+        return None
 
     def decode_status(self, status: int) -> tuple[int | None, int | None]:
         # bubblewrap exits with 128+N when the job died of signal N.

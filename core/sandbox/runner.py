@@ -76,6 +76,13 @@ class LocalRunner(ABC):
     async def check(self) -> None:
         """Raise SandboxUnavailable when this runner cannot run here."""
 
+    async def ready(self) -> None:
+        """What every job needs before it starts (by default the full :meth:`check`)."""
+        await self.check()
+
+    async def diagnose(self, result: SandboxResult) -> None:
+        """After a job failed: raise SandboxUnavailable if the runner, not the job, is to blame."""
+
     @abstractmethod
     def command(self, job: SandboxJob, staging: Staging) -> AbstractContextManager[Command]:
         """The child to start for ``job``; resources it opens live until the exit."""
@@ -95,10 +102,15 @@ class LocalRunner(ABC):
         return os.getuid(), os.getgid(), False
 
     async def run(self, job: SandboxJob, progress: ProgressCallback | None = None) -> SandboxResult:
-        await self.check()
         uid, gid, dedicated = self.identity()
         limits = job.limits
-        staging = await asyncio.to_thread(Staging.create, job.project_dir, uid=uid, gid=gid)
+        # The runner's own preparation overlaps the copy of the project.
+        ready = asyncio.ensure_future(self.ready())
+        try:
+            staging = await asyncio.to_thread(Staging.create, job.project_dir, uid=uid, gid=gid)
+        except BaseException:
+            await asyncio.gather(ready, return_exceptions=True)
+            raise
         cgroup = JobCgroup({})
         try:
             if os.geteuid() == 0:
@@ -106,6 +118,7 @@ class LocalRunner(ABC):
                     JobCgroup.create, staging.path.name,
                     memory_bytes=limits.memory_bytes, pids=limits.pids,
                 )
+            await ready
             plan = plan_rlimits(
                 limits,
                 run_uid=uid,
@@ -134,9 +147,13 @@ class LocalRunner(ABC):
                 per_file_bytes=limits.file_size_bytes, total_bytes=limits.artifacts_bytes,
             )
         finally:
+            await asyncio.gather(ready, return_exceptions=True)  # settled even when the cgroup failed first
             await asyncio.to_thread(cgroup.remove)
             await asyncio.to_thread(staging.remove)
-        return self._result(outcome, usage)
+        result = self._result(outcome, usage)
+        if result.exit_code != 0:
+            await self.diagnose(result)
+        return result
 
     def _result(self, outcome: Outcome, usage: CgroupUsage) -> SandboxResult:
         exit_code: int | None

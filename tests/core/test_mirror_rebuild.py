@@ -51,7 +51,7 @@ def _wipe(data_dir: Path) -> None:
 
 
 async def test_rebuild_restores_every_projection(make_app: Any, collect: Any, data_dir: Path) -> None:
-    from core.mirror import rebuild
+    from core.rebuild import rebuild
 
     app = await make_app()
     await _some_state(app, collect)

@@ -50,8 +50,12 @@ def sandbox_python(code: str, **kwargs: Any) -> dict[str, Any]:
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def processes_with(marker: str) -> list[tuple[int, int]]:
-    """(pid, real uid) of every host process whose command line holds ``marker``."""
+def processes_with(marker: str, *, besides: bytes | None = None) -> list[tuple[int, int]]:
+    """(pid, real uid) of every host process whose command line holds ``marker``.
+
+    ``besides`` leaves out command lines that also hold it (e.g. the CLI itself,
+    and its children between fork and exec, which still carry its command line).
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -60,6 +64,8 @@ def processes_with(marker: str) -> list[tuple[int, int]]:
             cmdline = (entry / "cmdline").read_bytes()
             status = (entry / "status").read_text()
         except OSError:
+            continue
+        if besides is not None and besides in cmdline:
             continue
         if marker.encode() in cmdline and int(entry.name) != os.getpid():
             uid = next(line.split()[1] for line in status.splitlines() if line.startswith("Uid:"))
@@ -218,7 +224,7 @@ def test_runs_unprivileged_inside_and_outside() -> None:
         deadline = time.monotonic() + 20
         outside: set[int] = set()  # uids of the sandboxed processes (not the CLI's own)
         while not outside and time.monotonic() < deadline:
-            outside = {uid for pid, uid in processes_with(marker) if pid != proc.pid}
+            outside = {uid for _, uid in processes_with(marker, besides=b"sandbox\0exec")}
             time.sleep(0.05)
         out, err = proc.communicate(timeout=30)
     finally:
