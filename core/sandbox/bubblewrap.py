@@ -215,7 +215,13 @@ class BubblewrapRunner(LocalRunner):
 
     def argv(self, job: SandboxJob, staging: Staging, *, seccomp_fd: int) -> list[str]:
         """The full bubblewrap command line for ``job``."""
-        args = [self.bwrap, *_isolation(self._version), *_system_args()]
+        args = [
+            self.bwrap, *_isolation(self._version), *_system_args(),
+            # The private /tmp comes before the binds: a venv or harness that lives
+            # under the host's /tmp (a checkout there) is then bound on top of it,
+            # instead of being hidden by it.
+            "--size", str(job.limits.tmp_bytes), "--tmpfs", "/tmp",
+        ]
         for path in (*python_paths(), *(str(p) for p in job.ro_binds)):
             args += ["--ro-bind", path, path]
         args += [
@@ -223,7 +229,6 @@ class BubblewrapRunner(LocalRunner):
             "--ro-bind", str(staging.etc / "group"), "/etc/group",
             "--proc", "/proc",
             "--dev", "/dev",
-            "--size", str(job.limits.tmp_bytes), "--tmpfs", "/tmp",
             "--bind", str(staging.project), "/project",
             "--bind", str(staging.artifacts), "/artifacts",
             "--remount-ro", "/dev",  # device nodes still work; no files in /dev's tmpfs

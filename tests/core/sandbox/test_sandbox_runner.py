@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,23 @@ async def test_manim_imports_inside_the_sandbox(settings: Settings, tmp_path: Pa
     result = await make_runner(settings).run(job)
     assert result.ok, result.stderr_tail
     assert result.stdout_tail.strip() == "0.22.0"
+
+
+async def test_a_read_only_bind_under_the_hosts_tmp_stays_visible(settings: Settings, tmp_path: Path) -> None:
+    # A checkout under /tmp binds its venv and harness there; the sandbox's own
+    # /tmp must not hide them.
+    shared = Path(tempfile.mkdtemp(prefix="framecast-test-bind-", dir="/tmp"))
+    try:
+        shared.chmod(0o755)
+        script = shared / "hello.py"
+        script.write_text("print('bound under /tmp')\n")
+        script.chmod(0o644)
+        job = job_for(settings, tmp_path, sys.executable, str(script), ro_binds=(script,))
+        result = await make_runner(settings).run(job)
+    finally:
+        shutil.rmtree(shared)
+    assert result.ok, result.stderr_tail
+    assert result.stdout_tail.strip() == "bound under /tmp"
 
 
 @pytest.mark.skipif(shutil.which("latex") is None, reason="TeX is optional (doctor warns)")
