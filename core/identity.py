@@ -193,10 +193,10 @@ class Pairing:
             if not await store.decide_code(conn, record.code_hash, "approved", approver.id, now):
                 raise Conflict(USED)
             if target is None:
-                await store.insert_user(conn, uid, record.display_name, role, now)
+                await users.insert(conn, uid, record.display_name, role, now)
             elif target.role is not role:
-                await store.set_user_role(conn, uid, role, now)
-            await store.link_identity(conn, record.connector, record.external_id, uid, record.display_name, now)
+                await users.update_role(conn, uid, role, now)
+            await users.link_identity(conn, record.connector, record.external_id, uid, record.display_name, now)
 
         await self.db.write(link)
         who = f"{record.connector}:{record.external_id}"

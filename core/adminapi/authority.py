@@ -95,7 +95,7 @@ class Authority:
 
         async def bootstrap(conn: aiosqlite.Connection) -> None:
             if overlord is None:
-                await store.insert_user(conn, uid, OVERLORD_ID, Role.OVERLORD, now)
+                await users.insert(conn, uid, OVERLORD_ID, Role.OVERLORD, now)
             # Certificates of a replaced CA can no longer connect; say so in the records too.
             await store.revoke_all_certificates(conn, now)
 

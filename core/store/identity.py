@@ -29,15 +29,12 @@ __all__ = [
     "insert_certificate",
     "insert_code",
     "insert_secret",
-    "insert_user",
-    "link_identity",
     "linked_user",
     "list_certificates",
     "redeem_secret",
     "revoke_all_certificates",
     "revoke_certificate",
     "revoke_user_certificates",
-    "set_user_role",
     "user_with_role",
 ]
 
@@ -136,31 +133,6 @@ async def expire_codes(conn: aiosqlite.Connection, now: float, forget_before: fl
 
 
 # --------------------------------------------------------------------------- users and identities
-
-
-async def insert_user(conn: aiosqlite.Connection, user_id: str, display_name: str, role: Role, now: float) -> None:
-    """A new internal user (free tier, trial available) created by pairing or ``admin init``."""
-    await conn.execute(
-        "INSERT INTO users (id, display_name, role, tier, trial_state, created_at, updated_at) "
-        "VALUES (?, ?, ?, 'free', 'available', ?, ?)",
-        (user_id, display_name, role.value, now, now),
-    )
-
-
-async def set_user_role(conn: aiosqlite.Connection, user_id: str, role: Role, now: float) -> None:
-    await conn.execute("UPDATE users SET role = ?, updated_at = ? WHERE id = ?", (role.value, now, user_id))
-
-
-async def link_identity(
-    conn: aiosqlite.Connection, connector: str, external_id: str, user_id: str, display_name: str, now: float
-) -> None:
-    """Point the identity at ``user_id``, creating the link or moving an existing one."""
-    await conn.execute(
-        "INSERT INTO identities (connector, external_id, user_id, display_name, linked_at) "
-        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(connector, external_id) DO UPDATE SET "
-        "user_id = excluded.user_id, display_name = excluded.display_name, linked_at = excluded.linked_at",
-        (connector, external_id, user_id, display_name, now),
-    )
 
 
 async def linked_user(db: Database, connector: str, external_id: str) -> User | None:

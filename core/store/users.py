@@ -26,6 +26,8 @@ __all__ = [
     "get_context",
     "grants",
     "identities",
+    "insert",
+    "link_identity",
     "list_all",
     "new_user_id",
     "set_grant",
@@ -34,6 +36,7 @@ __all__ = [
     "set_tier",
     "set_trial_state",
     "snapshot",
+    "update_role",
     "upsert_user_with_identity",
     "workspaces_of_users",
 ]
@@ -110,6 +113,35 @@ async def workspaces_of_users(db: Database) -> dict[str, set[str]]:
     return found
 
 
+async def insert(
+    conn: aiosqlite.Connection, user_id: str, display_name: str, role: Role, now: float, *, if_absent: bool = False
+) -> None:
+    """A new user on the Free tier with the trial available; ``if_absent`` keeps an existing one."""
+    verb = "INSERT OR IGNORE" if if_absent else "INSERT"
+    await conn.execute(
+        f"{verb} INTO users (id, display_name, role, tier, trial_state, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'free', 'available', ?, ?)",
+        (user_id, display_name, role.value, now, now),
+    )
+
+
+async def update_role(conn: aiosqlite.Connection, user_id: str, role: Role, now: float) -> None:
+    """A role change inside a caller's transaction (:func:`set_role` is the standalone one)."""
+    await conn.execute("UPDATE users SET role = ?, updated_at = ? WHERE id = ?", (role.value, now, user_id))
+
+
+async def link_identity(
+    conn: aiosqlite.Connection, connector: str, external_id: str, user_id: str, display_name: str, now: float
+) -> None:
+    """Point the identity at ``user_id``, creating the link or moving an existing one."""
+    await conn.execute(
+        "INSERT INTO identities (connector, external_id, user_id, display_name, linked_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT(connector, external_id) DO UPDATE SET "
+        "user_id = excluded.user_id, display_name = excluded.display_name, linked_at = excluded.linked_at",
+        (connector, external_id, user_id, display_name, now),
+    )
+
+
 async def upsert_user_with_identity(
     db: Database,
     *,
@@ -138,16 +170,8 @@ async def upsert_user_with_identity(
         if row is not None:
             return str(row[0]), False
         uid = user_id or new_user_id()
-        await conn.execute(
-            "INSERT OR IGNORE INTO users (id, display_name, role, tier, trial_state, created_at, updated_at) "
-            "VALUES (?, ?, ?, 'free', 'available', ?, ?)",
-            (uid, display_name, role.value, now, now),
-        )
-        await conn.execute(
-            "INSERT INTO identities (connector, external_id, user_id, display_name, linked_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (connector, external_id, uid, display_name, now),
-        )
+        await insert(conn, uid, display_name, role, now, if_absent=True)
+        await link_identity(conn, connector, external_id, uid, display_name, now)
         return uid, True
 
     uid, created = await db.write(run)
