@@ -173,10 +173,7 @@ class BubblewrapRunner(LocalRunner):
 
     def _trial(self, uid: int) -> str | None:
         """Start a trivial sandbox with the real isolation flags, as the job's uid; None if it ran."""
-        argv = [
-            self.bwrap, *_isolation(self._version), *_system_args(),
-            "--size", "1048576", "--tmpfs", "/tmp", "--", "/usr/bin/true",
-        ]
+        argv = [*self._base_args(tmp_bytes=1 << 20), "--", "/usr/bin/true"]
         ids = {"user": uid, "group": uid, "extra_groups": []} if os.geteuid() == 0 else {}
         try:
             done = subprocess.run(
@@ -213,15 +210,21 @@ class BubblewrapRunner(LocalRunner):
         finally:
             os.close(high)
 
+    def _base_args(self, *, tmp_bytes: int) -> list[str]:
+        """Isolation, the read-only system and the private /tmp: what every sandbox starts with.
+
+        The private /tmp comes before any bind: a venv or harness that lives under
+        the host's /tmp (a checkout there) is then bound on top of it, instead of
+        being hidden by it.
+        """
+        return [
+            self.bwrap, *_isolation(self._version), *_system_args(),
+            "--size", str(tmp_bytes), "--tmpfs", "/tmp",
+        ]
+
     def argv(self, job: SandboxJob, staging: Staging, *, seccomp_fd: int) -> list[str]:
         """The full bubblewrap command line for ``job``."""
-        args = [
-            self.bwrap, *_isolation(self._version), *_system_args(),
-            # The private /tmp comes before the binds: a venv or harness that lives
-            # under the host's /tmp (a checkout there) is then bound on top of it,
-            # instead of being hidden by it.
-            "--size", str(job.limits.tmp_bytes), "--tmpfs", "/tmp",
-        ]
+        args = self._base_args(tmp_bytes=job.limits.tmp_bytes)
         for path in (*python_paths(), *(str(p) for p in job.ro_binds)):
             args += ["--ro-bind", path, path]
         args += [
