@@ -11,14 +11,6 @@ ADA = Actor("console", "ada", "Ada", "console")
 BOB = Actor("console", "bob", "Bob", "console")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def _project(app, actor):
     user, _ = await app.orchestrator.resolve_actor(actor)
     return await sessions.ensure_project(app.db, user_id=user.id, workspace="local", name="default",
@@ -53,8 +45,7 @@ async def test_notes_are_capped_at_20_kb_oldest_first(make_app) -> None:
     assert len(notes) == MAX_NOTE_BYTES // len(notes[-1].content.encode())
 
 
-async def test_ttl_purge_with_an_injected_clock(make_app) -> None:
-    clock = Clock()
+async def test_ttl_purge_with_an_injected_clock(make_app, clock) -> None:
     app = await make_app(clock=clock)
     await app.orchestrator.execute(AddNote(ADA, "Ada likes blue"))
     await app.orchestrator.execute(AddNote(BOB, "Bob likes red"))
